@@ -1,0 +1,221 @@
+"""Run one example on one device and say how its output differs from the page.
+
+An evaluator returns ``None`` when the example printed what the page shows, and a report
+naming the file and line otherwise; Sybil turns that report into a test failure.
+Exceptions an example raises unexpectedly propagate with tracebacks that point at the page
+or snippet line, because the code is compiled under that file's name and line numbers.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import doctest
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sybil import Example
+from sybil.evaluators.doctest import DocTest
+
+from harness.checker import TensorOutputChecker
+from harness.devices import device_pass
+from harness.fences import OUTPUT_COMMENT, FenceBody
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a parser hands an evaluator: the body and where its first line sits.
+
+    ``line_offset`` is the number of lines between the region's first line (which Sybil
+    knows as ``example.line``) and the first line of ``body.source``: 1 for a fence, whose
+    opening line comes first, 0 for a docstring session or a whole program.
+    """
+
+    body: FenceBody
+    line_offset: int
+
+
+def display_path(path: str) -> str:
+    """The path as a maintainer would type it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return path
+
+
+_DOCTEST_ERROR_LINE = re.compile(r"^line (\d+) of the docstring for \S+")
+
+
+def parse_doctest(source: str, path: str, first_line: int) -> list[doctest.Example]:
+    """Split a session into doctest examples, naming file and line if it is malformed."""
+    try:
+        return doctest.DocTestParser().get_examples(source, display_path(path))
+    except ValueError as error:
+        # doctest counts lines from the start of the session; say where that is in the file.
+        message = str(error)
+        match = _DOCTEST_ERROR_LINE.match(message)
+        line = first_line + int(match.group(1)) - 1 if match else first_line
+        detail = message[match.end() :].lstrip() if match else message
+        raise ValueError(f"{display_path(path)}:{line}: malformed doctest {detail}") from None
+
+
+class _Runner(doctest.DocTestRunner):
+    def __init__(self) -> None:
+        # Keep the report flags a pytest run may have set (e.g. REPORT_NDIFF).
+        flags = doctest.set_unittest_reportflags(0)
+        doctest.set_unittest_reportflags(flags)
+        super().__init__(verbose=False, optionflags=flags, checker=TensorOutputChecker())
+
+
+class DoctestEvaluator:
+    """Run a ``>>>`` session in the document's namespace and compare every output."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.runner = _Runner()
+
+    def __call__(self, example: Example) -> str | None:
+        parsed: Parsed = example.parsed
+        first_line = example.line + parsed.line_offset
+        examples = parse_doctest(parsed.body.source, example.path, first_line)
+        name = display_path(example.path)
+        # Sybil's DocTest runs in the namespace itself instead of a copy, so names defined
+        # by one example are there for the next, as in a reader's session.
+        test = DocTest(examples, example.namespace, name, name, first_line - 1, None)
+        report: list[str] = []
+        with device_pass(self.device):
+            result = self.runner.run(test, out=report.append, clear_globs=False)
+        return "".join(report) if result.failed else None
+
+    def __repr__(self) -> str:
+        return f"<DoctestEvaluator {self.device}>"
+
+
+class CodeEvaluator:
+    """Run a plain code fence; it must not print, since the page shows no output for it."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    def __call__(self, example: Example) -> str | None:
+        parsed: Parsed = example.parsed
+        first_line = example.line + parsed.line_offset
+        code = _compile(parsed.body.source, example.path, first_line)
+        printed = io.StringIO()
+        with device_pass(self.device), contextlib.redirect_stdout(printed):
+            exec(code, example.namespace)
+        if printed.getvalue():
+            return (
+                f"{display_path(example.path)}:{first_line}: this code printed output that "
+                f"the page does not show:\n{printed.getvalue()}\n"
+                "Write it as a >>> session (```pycon) so that the output is shown and checked."
+            )
+        return None
+
+    def __repr__(self) -> str:
+        return f"<CodeEvaluator {self.device}>"
+
+
+class IncludeEvaluator:
+    """Check that a fence's ``--8<--`` includes name snippet programs the harness runs."""
+
+    def __init__(self, snippets: Path) -> None:
+        self.snippets = snippets
+
+    def __call__(self, example: Example) -> str | None:
+        parsed: Parsed = example.parsed
+        missing = [
+            include
+            for include in parsed.body.includes
+            if not (include.endswith(".py") and (self.snippets / include).is_file())
+        ]
+        if missing:
+            return (
+                f"{display_path(example.path)}:{example.line}: included file(s) {missing} "
+                f"are not Python programs under {display_path(str(self.snippets))}/, "
+                "so nothing runs them"
+            )
+        return None
+
+
+def _compile(source: str, path: str, first_line: int) -> Any:
+    # Padding with newlines makes tracebacks and SyntaxErrors name the real file line.
+    return compile("\n" * (first_line - 1) + source, display_path(path), "exec", dont_inherit=True)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Top-level statements of a program and the ``#>`` lines that show their output."""
+
+    statements: list[ast.stmt]
+    want: str
+    want_line: int
+
+
+def program_chunks(source: str, path: str) -> list[_Chunk]:
+    """Split a program at its ``#>`` output blocks.
+
+    Each ``#>`` line belongs to the last top-level statement that starts before it; the
+    statements up to and including that one must print exactly those lines. Statements
+    after the last block must print nothing.
+    """
+    tree = ast.parse(source, filename=display_path(path))
+    outputs: dict[int, list[tuple[int, str]]] = {}
+    starts = [statement.lineno for statement in tree.body]
+    readline = io.StringIO(source).readline
+    for token in tokenize.generate_tokens(readline):
+        if token.type != tokenize.COMMENT or not OUTPUT_COMMENT.match(token.line):
+            continue
+        line = token.start[0]
+        owners = [index for index, start in enumerate(starts) if start <= line]
+        if not owners:
+            raise ValueError(f"{display_path(path)}:{line}: '#>' output before any statement")
+        text = token.string[2:]
+        outputs.setdefault(owners[-1], []).append((line, text[1:] if text else ""))
+    chunks: list[_Chunk] = []
+    pending: list[ast.stmt] = []
+    for index, statement in enumerate(tree.body):
+        pending.append(statement)
+        if index in outputs:
+            lines = outputs[index]
+            want = "".join(text + "\n" for _, text in lines)
+            chunks.append(_Chunk(pending, want, lines[0][0]))
+            pending = []
+    if pending:
+        chunks.append(_Chunk(pending, "", pending[-1].end_lineno or pending[-1].lineno))
+    return chunks
+
+
+class ProgramEvaluator:
+    """Run a snippet program statement group by group, checking each ``#>`` block."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.checker = TensorOutputChecker()
+
+    def __call__(self, example: Example) -> str | None:
+        path = example.path
+        name = display_path(path)
+        example.namespace.setdefault("__name__", "__main__")
+        for chunk in program_chunks(example.parsed.body.source, path):
+            module = ast.Module(body=chunk.statements, type_ignores=[])
+            code = compile(module, name, "exec", dont_inherit=True)
+            printed = io.StringIO()
+            with device_pass(self.device), contextlib.redirect_stdout(printed):
+                exec(code, example.namespace)
+            got = printed.getvalue()
+            if not self.checker.check_output(chunk.want, got, 0):
+                shown = doctest.Example("", chunk.want)
+                difference = self.checker.output_difference(shown, got, 0)
+                where = "the '#>' block" if chunk.want else "code with no '#>' block"
+                return f"{name}:{chunk.want_line}: output differs from {where}:\n{difference}"
+        return None
+
+    def __repr__(self) -> str:
+        return f"<ProgramEvaluator {self.device}>"

@@ -1,0 +1,92 @@
+"""What counts as a Python example in Markdown, and what a reader copies from one.
+
+One module owns these rules so that the harness that runs the examples, the test that
+checks nothing escaped it, and the site's copy button all agree.
+"""
+
+from __future__ import annotations
+
+import doctest
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+#: Fence languages that hold Python. Matched case-insensitively.
+PYTHON_LANGUAGES = frozenset({"python", "py", "python3", "py3", "pycon", "ipython", "ipython3"})
+
+#: A line that includes a snippet file (pymdownx.snippets), e.g. ``--8<-- "autograd/x.py"``.
+SNIPPET_INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<path>[^"]+)"[ \t]*$')
+
+#: The info string of a fence: ``python``, ``py title="a.py"``, ``{ .python .annotate }``.
+_INFO = re.compile(r"^\s*(?:\{\s*\.?(?P<braced>[\w+.-]+)[^}]*\}|(?P<bare>[\w+.-]+))")
+
+#: pytest-examples' convention for output in a program: ``#>`` lines follow the print.
+OUTPUT_COMMENT = re.compile(r"^[ \t]*#>(?: |$)")
+
+Kind = Literal["doctest", "code", "include"]
+
+
+def fence_language(info: str) -> str | None:
+    """Return the language of a fence's info string, lower-cased, or None if it has none."""
+    match = _INFO.match(info)
+    if match is None:
+        return None
+    return (match.group("braced") or match.group("bare")).lower()
+
+
+def is_python_info(info: str) -> bool:
+    """Tell whether a fence with this info string holds Python."""
+    return fence_language(info) in PYTHON_LANGUAGES
+
+
+def has_prompt(source: str) -> bool:
+    """Tell whether ``source`` is an interactive session (a doctest) rather than plain code."""
+    return any(line.lstrip().startswith(">>>") for line in source.splitlines())
+
+
+@dataclass(frozen=True)
+class FenceBody:
+    """The body of a Python fence, classified the way the harness runs it."""
+
+    kind: Kind
+    source: str
+    #: For ``include`` fences, the included paths as written (relative to ``snippets/``).
+    includes: tuple[str, ...] = ()
+
+
+def classify(source: str) -> FenceBody:
+    """Classify a fence body as a doctest session, plain code, or a snippet include.
+
+    A fence whose non-blank lines are all ``--8<--`` includes shows a snippet file; the
+    snippet is run as a program of its own, so the fence itself has nothing to run.
+    """
+    lines = [line for line in source.splitlines() if line.strip()]
+    includes = [SNIPPET_INCLUDE.match(line) for line in lines]
+    if lines and all(includes):
+        return FenceBody("include", source, tuple(m.group("path") for m in includes if m))
+    if has_prompt(source):
+        return FenceBody("doctest", source)
+    return FenceBody("code", source)
+
+
+def runnable_code(source: str) -> str:
+    """Return the code a reader should get from an example: no prompts, no output.
+
+    A doctest session is split by :mod:`doctest`'s own parser, the one that runs it, so
+    the copied code is exactly the code that was tested. In plain code, ``#>`` output
+    comments are dropped.
+
+    """
+    if has_prompt(source):
+        examples = doctest.DocTestParser().get_examples(source)
+        return "".join(_strip_directives(example.source) for example in examples)
+    kept = [line for line in source.splitlines() if not OUTPUT_COMMENT.match(line)]
+    return "\n".join(kept).rstrip("\n") + "\n"
+
+
+_DIRECTIVE = re.compile(r"[ \t]*#\s*doctest:.*$", re.MULTILINE)
+
+
+def _strip_directives(code: str) -> str:
+    # doctest option comments steer the test; a reader's copy does not need them.
+    return _DIRECTIVE.sub("", code)

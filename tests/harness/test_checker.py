@@ -1,0 +1,69 @@
+"""The output checker forgives the device suffix and the last printed digit, nothing more."""
+
+import pytest
+
+from harness.checker import TensorOutputChecker, strip_device
+
+checker = TensorOutputChecker()
+
+
+def matches(want: str, got: str) -> bool:
+    return checker.check_output(want + "\n", got + "\n", 0)
+
+
+@pytest.mark.parametrize(
+    ("want", "got"),
+    [
+        ("tensor([5.])", "tensor([5.])"),
+        ("tensor([0.1235])", "tensor([0.1234])"),  # last digit rounded the other way
+        ("tensor([0.1235])", "tensor([0.1236])"),
+        ("tensor(80.)", "tensor(80.0001)"),  # a whole number that CUDA misses by a hair
+        ("tensor(1.0000e-05)", "tensor(1.0001e-05)"),
+        ("tensor([0.])", "tensor([-0.])"),
+        ("tensor([5.], grad_fn=<AddBackward0>)", "tensor([5.], device='cuda:0', grad_fn=<AddBackward0>)"),
+        (
+            "tensor([[4., 3.],\n        [2., 6.]])",
+            "tensor([[4., 3.],\n        [2., 6.]], device='cuda:0')",
+        ),
+    ],
+)
+def test_accepts_what_only_device_or_rounding_changes(want: str, got: str) -> None:
+    assert matches(want, got)
+
+
+@pytest.mark.parametrize(
+    ("want", "got"),
+    [
+        ("tensor(80.)", "tensor(81.)"),  # a whole number must be that number
+        ("tensor([0.1235])", "tensor([0.1237])"),  # two units in the last place
+        ("tensor(80.)", "tensor(80.5000)"),
+        ("tensor(1.0000e-05)", "tensor(1.0000e-04)"),
+        ("tensor([5.])", "tensor([5.], dtype=torch.float64)"),
+        ("tensor([5.])", "tensor([5.], requires_grad=True)"),
+        ("tensor([5, 6])", "tensor([5, 7])"),  # integers are compared exactly
+        ("(True, False)", "(True, True)"),
+        ("tensor([1., 2.])", "tensor([1., 2., 3.])"),
+    ],
+)
+def test_rejects_real_differences(want: str, got: str) -> None:
+    assert not matches(want, got)
+
+
+def test_device_suffix_pushed_to_a_new_line_still_matches() -> None:
+    # A long repr: on CUDA the device suffix pushes dtype= onto its own line.
+    want = "tensor([1.0000, 2.0000, 3.0000], dtype=torch.float64)"
+    got = "tensor([1.0000, 2.0000, 3.0000], device='cuda:0',\n       dtype=torch.float64)"
+    assert matches(want, got)
+
+
+def test_strip_device_reports_whether_it_removed_anything() -> None:
+    assert strip_device("tensor([1.], device='cuda:1')") == ("tensor([1.])", True)
+    assert strip_device("device(type='cuda', index=0)") == ("device(type='cuda', index=0)", False)
+
+
+def test_failure_report_shows_the_output_without_device() -> None:
+    import doctest
+
+    example = doctest.Example("w.grad\n", "tensor([6.])\n")
+    report = checker.output_difference(example, "tensor([5.], device='cuda:0')\n", 0)
+    assert "tensor([5.])" in report and "cuda" not in report

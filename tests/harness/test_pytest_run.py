@@ -1,0 +1,82 @@
+"""The harness inside a real pytest run: bad pages fail the run, naming file and line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from harness.collect import ROOT
+
+
+def make_project(tmp_path: Path, files: dict[str, str]) -> Path:
+    shutil.copytree(ROOT / "harness", tmp_path / "harness")
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\ntestpaths = docs snippets\naddopts = -ra -p no:cacheprovider\n"
+        "filterwarnings = error\n"
+    )
+    for folder in ("docs", "snippets", "tensorkit"):
+        (tmp_path / folder).mkdir()
+    for relative, text in files.items():
+        (tmp_path / relative).write_text(textwrap.dedent(text).lstrip("\n"))
+    return tmp_path
+
+
+def run_pytest(project: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *options],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_good_page_passes_on_cpu_and_reports_the_cuda_pass(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path, {"docs/good.md": "```pycon\n>>> import torch\n>>> torch.ones(2)\ntensor([1., 1.])\n```\n"}
+    )
+    result = run_pytest(project)
+    assert result.returncode == 0, result.stdout
+    assert "1 passed" in result.stdout
+    assert "cuda pass" in result.stdout or "2 passed" in result.stdout
+
+
+def test_bad_pages_fail_the_run_naming_file_and_line(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path,
+        {
+            "docs/malformed.md": """
+                # Malformed
+
+                ```pycon
+                >>>print(1)
+                ```
+                """,
+            "docs/drifted.md": """
+                ```pycon
+                >>> import torch
+                >>> torch.ones(2) * 2
+                tensor([3., 3.])
+                ```
+                """,
+            "docs/raises.md": """
+                ```python
+                import torch
+                torch.ones(2) @ torch.ones(3)
+                ```
+                """,
+        },
+    )
+    alone = run_pytest(project)
+    # A page that cannot be collected stops the run by itself.
+    assert alone.returncode != 0 and "error during collection" in alone.stdout
+    # Going on past it shows that each kind of mistake is reported where it is.
+    result = run_pytest(project, "--continue-on-collection-errors")
+    assert result.returncode != 0
+    assert "docs/malformed.md:4: malformed doctest lacks blank after >>>" in result.stdout
+    assert 'File "docs/drifted.md", line 3' in result.stdout
+    assert "docs/raises.md:3: RuntimeError" in result.stdout
