@@ -15,6 +15,8 @@ PORT ?= 8000
 
 .PHONY: serve test site install clean
 
+export NO_MKDOCS_2_WARNING := 1
+
 serve: $(STAMP)  ## Build the site and serve it on http://$(HOST):$(PORT), rebuilding on edits.
 	$(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT)
 
