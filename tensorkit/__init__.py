@@ -2,7 +2,7 @@
 
 Each submodule covers one topic of the documentation site and is used on its pages:
 
-* :mod:`tensorkit.autograd`: inspect what autograd records about tensors.
+* `tensorkit.autograd`: inspect what autograd records about tensors.
 """
 
 from tensorkit import autograd

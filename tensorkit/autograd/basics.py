@@ -1,7 +1,7 @@
 """What autograd records about each tensor: the table used on ``docs/autograd/basics.md``.
 
 When a gradient is not where a learner expects it, the answer is in four attributes of
-each tensor: ``requires_grad``, ``is_leaf``, ``grad_fn`` and ``grad``. :func:`grad_table`
+each tensor: ``requires_grad``, ``is_leaf``, ``grad_fn`` and ``grad``. `grad_table`
 shows them side by side for tensors the caller names.
 """
 
@@ -73,7 +73,10 @@ def _describe_grad(tensor: torch.Tensor) -> str:
 
 
 class GradTable(tuple[GradInfo, ...]):
-    """The rows :func:`grad_table` returns; printing it shows them as an aligned table."""
+    """The rows [`grad_table`][tensorkit.autograd.grad_table] returns.
+
+    Printing it, or its repr in a session, shows the rows as an aligned table.
+    """
 
     def __str__(self) -> str:
         cells = [list(_COLUMNS)] + [
