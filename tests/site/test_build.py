@@ -1,0 +1,153 @@
+"""The built site: strict build, runnable copy text, rendered math, nothing from other hosts."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.collect import ROOT, pages
+from harness.evaluators import Parsed
+from harness.fences import runnable_code
+from harness.mkdocs_hooks import show_skips
+
+pytestmark = pytest.mark.site
+
+_CODE_BLOCK = re.compile(r'<div class="language-(?P<language>[\w+-]+) highlight"(?P<attributes>[^>]*)>')
+_COPY = re.compile(r'data-copy="(?P<copy>[^"]*)"')
+#: Attributes that make a browser fetch something as the page loads.
+_FETCHED = re.compile(
+    r"<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\bsrc=\"(?P<src>[^\"]+)\""
+    r"|<link\b[^>]*\bhref=\"(?P<href>[^\"]+)\""
+)
+_CSS_URL = re.compile(r"url\((?P<url>[^)]+)\)|@import\s+[\"'](?P<import>[^\"']+)")
+
+
+def is_remote(url: str) -> bool:
+    url = url.strip("\"' ")
+    return url.startswith(("http://", "https://", "//"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def built_page(site: Path, page: Path) -> Path:
+    relative = page.relative_to(ROOT / "docs").with_suffix("")
+    if relative.name == "index":
+        return site / relative.parent / "index.html"
+    return site / relative / "index.html"
+
+
+def test_every_page_is_built(site: Path) -> None:
+    for page in (ROOT / "docs").rglob("*.md"):
+        assert built_page(site, page).is_file(), page
+
+
+def test_copy_button_copies_exactly_the_tested_code(site: Path) -> None:
+    page = ROOT / "docs" / "autograd" / "basics.md"
+    document = pages("cpu").parse(page)
+    sessions = [
+        runnable_code(example.parsed.body.source)
+        for example in document.examples()
+        if isinstance(example.parsed, Parsed) and example.parsed.body.kind == "doctest"
+    ]
+    built = built_page(site, page).read_text(encoding="utf-8")
+    copies = [
+        html.unescape(copy.group("copy"))
+        for block in _CODE_BLOCK.finditer(built)
+        if block.group("language") == "pycon"
+        for copy in [_COPY.search(block.group("attributes"))]
+        if copy
+    ]
+    assert copies == sessions
+    for copy in copies:
+        assert ">>>" not in copy and "\n..." not in copy
+        compile(copy, "copied", "exec")
+
+
+def test_every_python_block_has_copy_text(site: Path) -> None:
+    for built in site.rglob("*.html"):
+        for block in _CODE_BLOCK.finditer(built.read_text(encoding="utf-8")):
+            if block.group("language") in ("python", "pycon", "py"):
+                assert "data-copy=" in block.group("attributes"), built
+
+
+def test_snippet_copy_drops_output_comments(site: Path) -> None:
+    built = built_page(site, ROOT / "docs" / "autograd" / "basics.md").read_text()
+    copies = [html.unescape(m.group("copy")) for m in _COPY.finditer(built)]
+    snippet = next(copy for copy in copies if "MSELoss" in copy and "x @ w" not in copy)
+    assert "#>" not in snippet
+    expected = runnable_code((ROOT / "snippets/autograd/basics_mse.py").read_text())
+    assert snippet == expected
+
+
+def test_formulas_are_rendered_to_mathml(site: Path) -> None:
+    built = built_page(site, ROOT / "docs" / "autograd" / "basics.md").read_text()
+    assert built.count("<math") >= 10
+    assert 'class="arithmatex"' not in built and "\\frac" not in built
+
+
+def test_nothing_is_fetched_from_another_host(site: Path) -> None:
+    remote = []
+    for built in site.rglob("*.html"):
+        for match in _FETCHED.finditer(built.read_text(encoding="utf-8")):
+            url = match.group("src") or match.group("href")
+            if is_remote(url):
+                remote.append(f"{built.relative_to(site)}: {url}")
+    for css in site.rglob("*.css"):
+        for match in _CSS_URL.finditer(css.read_text(encoding="utf-8")):
+            url = match.group("url") or match.group("import")
+            if is_remote(url):
+                remote.append(f"{css.relative_to(site)}: {url}")
+    assert not remote, "\n".join(remote)
+
+
+def test_no_web_fonts(site: Path) -> None:
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "fonts.googleapis" not in index and "fonts.gstatic" not in index
+
+
+def test_search_index_covers_pages_and_api(site: Path) -> None:
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    text = " ".join(doc["text"] + doc["title"] for doc in index["docs"])
+    assert "retain_grad" in text and "grad_table" in text
+
+
+def test_light_dark_toggle_and_copy_button_are_on(site: Path) -> None:
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert 'data-md-color-scheme="default"' in index
+    assert "Switch to dark mode" in index and "Switch to light mode" in index
+    assert "content.code.copy" in index
+
+
+def test_api_reference_is_generated_from_docstrings(site: Path) -> None:
+    api = (site / "api" / "autograd" / "index.html").read_text(encoding="utf-8")
+    assert 'id="tensorkit.autograd.grad_table"' in api
+    assert "Report <code>requires_grad</code>" in api  # the docstring's summary
+    assert "MulBackward0" in api  # its example, rendered
+
+
+def test_skip_directive_is_shown_to_readers() -> None:
+    markdown = 'Text.\n\n<!-- skip: next "needs a GPU with 40 GB" -->\n\n```python\nx = 1\n```\n'
+    shown = show_skips(markdown)
+    assert '!!! note "Not run by the tests"\n    needs a GPU with 40 GB\n' in shown
+    assert "<!--" not in shown
