@@ -16,6 +16,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from sybil import Example
@@ -107,13 +108,11 @@ class CodeEvaluator:
         parsed: Parsed = example.parsed
         first_line = example.line + parsed.line_offset
         code = _compile(parsed.body.source, example.path, first_line)
-        printed = io.StringIO()
-        with device_pass(self.device), contextlib.redirect_stdout(printed):
-            exec(code, example.namespace)
-        if printed.getvalue():
+        printed = run_printing(code, example.namespace, self.device)
+        if printed:
             return (
                 f"{display_path(example.path)}:{first_line}: this code printed output that "
-                f"the page does not show:\n{printed.getvalue()}\n"
+                f"the page does not show:\n{printed}\n"
                 "Write it as a >>> session (```pycon) so that the output is shown and checked."
             )
         return None
@@ -144,7 +143,15 @@ class IncludeEvaluator:
         return None
 
 
-def _compile(source: str, path: str, first_line: int) -> Any:
+def run_printing(code: CodeType, namespace: dict[str, Any], device: str) -> str:
+    """Execute compiled example code in the pass's device and return what it printed."""
+    printed = io.StringIO()
+    with device_pass(device), contextlib.redirect_stdout(printed):
+        exec(code, namespace)
+    return printed.getvalue()
+
+
+def _compile(source: str, path: str, first_line: int) -> CodeType:
     # Padding with newlines makes tracebacks and SyntaxErrors name the real file line.
     return compile("\n" * (first_line - 1) + source, display_path(path), "exec", dont_inherit=True)
 
@@ -206,10 +213,7 @@ class ProgramEvaluator:
         for chunk in program_chunks(example.parsed.body.source, path):
             module = ast.Module(body=chunk.statements, type_ignores=[])
             code = compile(module, name, "exec", dont_inherit=True)
-            printed = io.StringIO()
-            with device_pass(self.device), contextlib.redirect_stdout(printed):
-                exec(code, example.namespace)
-            got = printed.getvalue()
+            got = run_printing(code, example.namespace, self.device)
             if not self.checker.check_output(chunk.want, got, 0):
                 shown = doctest.Example("", chunk.want)
                 difference = self.checker.output_difference(shown, got, 0)

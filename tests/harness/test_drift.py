@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sybil import Sybil
 
 from harness.collect import ROOT, pages, run_document, snippets
 from harness.evaluators import Parsed
@@ -108,23 +109,24 @@ def test_there_are_outputs_to_mutate() -> None:
     assert len(page_mutations()) >= 20 and len(snippet_mutations()) >= 5
 
 
-@pytest.mark.parametrize("mutation", page_mutations(), ids=str)
-def test_changed_page_output_fails_at_its_example(site_copy: Path, mutation: Mutation) -> None:
+def failures_after(site_copy: Path, mutation: Mutation, sybil: Sybil) -> list[str]:
+    """Run the mutated copy of one document; return its failure messages."""
     path = mutate(site_copy, mutation)
     try:
-        errors = [error for _, error in run_document(pages("cpu", site_copy), path) if error]
+        return [str(error) for _, error in run_document(sybil, path) if error is not None]
     finally:
         restore(site_copy, mutation)
+
+
+@pytest.mark.parametrize("mutation", page_mutations(), ids=str)
+def test_changed_page_output_fails_at_its_example(site_copy: Path, mutation: Mutation) -> None:
+    errors = failures_after(site_copy, mutation, pages("cpu", site_copy))
     assert errors, f"{mutation}: changing this output did not fail the page"
-    assert f"line {mutation.reported}" in str(errors[0])
+    assert f"line {mutation.reported}" in errors[0]
 
 
 @pytest.mark.parametrize("mutation", snippet_mutations(), ids=str)
 def test_changed_snippet_output_fails_at_its_block(site_copy: Path, mutation: Mutation) -> None:
-    path = mutate(site_copy, mutation)
-    try:
-        errors = [error for _, error in run_document(snippets("cpu", site_copy), path) if error]
-    finally:
-        restore(site_copy, mutation)
+    errors = failures_after(site_copy, mutation, snippets("cpu", site_copy))
     assert errors, f"{mutation}: changing this output did not fail the program"
-    assert f"{path}:{mutation.reported}:" in str(errors[0])
+    assert f"{site_copy / mutation.relative}:{mutation.reported}:" in errors[0]
