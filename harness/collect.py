@@ -43,7 +43,7 @@ def reset_state(namespace: dict[str, Any]) -> None:
     """
     torch.seed()
     torch.set_default_dtype(torch.float32)
-    torch.set_printoptions(profile="default")
+    torch.set_printoptions(profile="default")  # type: ignore[no-untyped-call]  # torch leaves it unannotated
     torch.set_grad_enabled(True)
     namespace["__name__"] = "__main__"
 
