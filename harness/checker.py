@@ -3,7 +3,8 @@
 Two differences between a CPU run and a CUDA run are not differences in meaning, and
 only those two are forgiven:
 
-* the device in a tensor's repr (``device='cuda:0'``), which the page never shows;
+* the device, as tensor reprs and ``x.device`` print it, which the page shows as a CPU
+  run prints it;
 * the last printed digit of a float, because CUDA kernels may round differently.
 
 Everything else must match exactly, as :mod:`doctest` would require.
@@ -14,17 +15,26 @@ from __future__ import annotations
 import doctest
 import re
 
+import torch
 from sybil.evaluators.doctest import OutputChecker
 
-#: The device suffix torch adds to the repr of a tensor that is not on the CPU. It may
-#: follow a line break when the repr is long, hence ``\s*``.
-DEVICE_SUFFIX = re.compile(r",\s*device='(?:cuda|mps|xpu|meta)(?::\d+)?'")
+def strip_device(text: str, device: str) -> tuple[str, bool]:
+    """Print ``device`` (``"cuda"``) as a CPU run would; say whether anything changed.
 
-
-def strip_device(text: str) -> tuple[str, bool]:
-    """Remove device suffixes from tensor reprs; say whether there were any."""
-    stripped, count = DEVICE_SUFFIX.subn("", text)
-    return stripped, count > 0
+    A tensor repr loses its ``device='cuda:0'`` suffix (a CPU tensor's repr has none),
+    ``device(type='cuda', index=0)`` becomes ``device(type='cpu')``, and a bare
+    ``cuda:0`` (as ``str(x.device)`` prints it) becomes ``cpu``.
+    """
+    kind = re.escape(torch.device(device).type)
+    # The suffix may follow a line break when the repr is long, hence \s*.
+    suffix = re.compile(rf",\s*device='{kind}(?::\d+)?'")
+    as_object = re.compile(rf"device\(type='{kind}'(?:, index=\d+)?\)")
+    # A whole device name only: not 'cudart', a quoted 'cuda' or the module torch.cuda.
+    as_string = re.compile(rf"(?<![\w'\".]){kind}(?::\d+)?(?![\w'\"(]|\.\w)")
+    stripped, suffixes = suffix.subn("", text)
+    stripped, objects = as_object.subn("device(type='cpu')", stripped)
+    stripped, strings = as_string.subn("cpu", stripped)
+    return stripped, suffixes + objects + strings > 0
 
 
 def _decimals_and_exponent(match: re.Match[str]) -> tuple[int, int]:
@@ -34,7 +44,10 @@ def _decimals_and_exponent(match: re.Match[str]) -> tuple[int, int]:
 
 
 class TensorOutputChecker(OutputChecker):
-    """Doctest output checker that forgives device suffixes and the last printed digit.
+    """Doctest output checker that forgives the pass's device and the last printed digit.
+
+    In the cpu pass outputs are compared as printed; in another pass, devices are first
+    printed as the cpu pass prints them (:func:`strip_device`).
 
     A float that the page prints with ``d`` decimals matches a float printed within one
     unit of its last digit (``0.1235`` matches ``0.1234``). A float printed with no
@@ -68,8 +81,17 @@ class TensorOutputChecker(OutputChecker):
         pieces.append(got[last:])
         return "".join(pieces)
 
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__()
+        self.device = device
+
+    def _as_on_cpu(self, got: str) -> tuple[str, bool]:
+        if self.device == "cpu":
+            return got, False
+        return strip_device(got, self.device)
+
     def check_output(self, want: str, got: str, optionflags: int) -> bool:
-        got, had_device = strip_device(got)
+        got, had_device = self._as_on_cpu(got)
         if had_device:
             # The suffix may have pushed ``dtype=`` or ``grad_fn=`` onto a new line.
             optionflags |= doctest.NORMALIZE_WHITESPACE
@@ -77,5 +99,5 @@ class TensorOutputChecker(OutputChecker):
         return super().check_output(want, got, optionflags)
 
     def output_difference(self, example: doctest.Example, got: str, optionflags: int) -> str:
-        got, _ = strip_device(got)
+        got, _ = self._as_on_cpu(got)
         return super().output_difference(example, got, optionflags)

@@ -51,7 +51,7 @@ def reset_state(namespace: dict[str, Any]) -> None:
 def pages(device: str, root: Path = ROOT) -> Sybil:
     """Python fences in ``docs/**/*.md``."""
     return Sybil(
-        parsers=[ReasonedSkipParser(), PythonFenceParser(device, root / "snippets")],
+        parsers=[ReasonedSkipParser(device), PythonFenceParser(device, root / "snippets")],
         path=str(root / "docs"),
         pattern="*.md",
         setup=reset_state,

@@ -67,11 +67,11 @@ def parse_doctest(source: str, path: str, first_line: int) -> list[doctest.Examp
 
 
 class _Runner(doctest.DocTestRunner):
-    def __init__(self) -> None:
+    def __init__(self, device: str) -> None:
         # Keep the report flags a pytest run may have set (e.g. REPORT_NDIFF).
         flags = doctest.set_unittest_reportflags(0)
         doctest.set_unittest_reportflags(flags)
-        super().__init__(verbose=False, optionflags=flags, checker=TensorOutputChecker())
+        super().__init__(verbose=False, optionflags=flags, checker=TensorOutputChecker(device))
 
 
 class DoctestEvaluator:
@@ -79,7 +79,7 @@ class DoctestEvaluator:
 
     def __init__(self, device: str) -> None:
         self.device = device
-        self.runner = _Runner()
+        self.runner = _Runner(device)
 
     def __call__(self, example: Example) -> str | None:
         parsed: Parsed = example.parsed
@@ -204,7 +204,7 @@ class ProgramEvaluator:
 
     def __init__(self, device: str) -> None:
         self.device = device
-        self.checker = TensorOutputChecker()
+        self.checker = TensorOutputChecker(device)
 
     def __call__(self, example: Example) -> str | None:
         path = example.path

@@ -63,12 +63,23 @@ def render_math(page_html: str) -> str:
 
 
 def show_skips(markdown: str) -> str:
-    """Make each ``<!-- skip: next "reason" -->`` visible to readers as a note."""
+    """Make each skip directive visible to readers as a note with its reason.
+
+    ``<!-- skip: next "reason" -->`` becomes "Not run by the tests"; a skip for one pass,
+    ``<!-- skip: next if(device == "cuda", reason="...") -->``, says which pass.
+    """
 
     def replace(skip: re.Match[str]) -> str:
-        indent = skip.group("indent")
-        reason = skip.group("reason").strip().strip("\"'")
-        return f'{indent}!!! note "Not run by the tests"\n{indent}    {reason}\n'
+        indent, argument = skip.group("indent"), skip.group("reason").strip()
+        title, reason = "Not run by the tests", argument.strip("\"'")
+        condition = re.fullmatch(r"if\((?P<condition>.*?),\s*reason=(?P<q>[\"'])(?P<reason>.*)(?P=q)\)", argument)
+        if condition is not None:
+            reason = condition.group("reason")
+            device = re.fullmatch(r"device\s*==\s*[\"'](\w+)[\"']", condition.group("condition"))
+            which = f"the {device.group(1)} pass" if device else condition.group("condition")
+            title = f"Not run by the tests in {which}" if device else f"Not run by the tests when {which}"
+        title = title.replace('"', "'")
+        return f'{indent}!!! note "{title}"\n{indent}    {reason}\n'
 
     return _SKIP.sub(replace, markdown)
 

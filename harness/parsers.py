@@ -8,10 +8,12 @@ collection with the file and line, never later and never silently.
 from __future__ import annotations
 
 import re
+import unittest
 from collections.abc import Iterable
 from pathlib import Path
 
-from sybil import Document, Region
+from sybil import Document, Example, Region
+from sybil.evaluators.skip import If, Skipper, SkipState
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
 from sybil.parsers.markdown.skip import SkipParser
 from sybil.typing import Evaluator
@@ -107,19 +109,59 @@ class ProgramParser:
         yield Region(0, len(document.text), Parsed(body, 0), self.evaluator)
 
 
+class PassSkipper(Skipper):
+    """Sybil's skipper, with the pass's device available to ``if(...)`` conditions."""
+
+    def __init__(self, directive: str, device: str) -> None:
+        super().__init__(directive)
+        self.device = device
+
+    def install(self, example: Example, state: SkipState, reason: str | None) -> None:
+        # As Sybil's own install, but the condition also sees `device`; the document's
+        # namespace, which readers' code shares, is not touched.
+        example.document.push_evaluator(self)
+        if not reason:
+            return
+        namespace = {**example.document.namespace, "device": self.device}
+        reason = reason.lstrip()
+        if reason.startswith("if"):
+            namespace["if_"] = If(reason[2:])
+            reason = "if_" + reason[2:]
+        result = eval(reason, namespace)
+        if result:
+            state.exception = unittest.SkipTest(result)
+        else:
+            state.active = False
+
+
 class ReasonedSkipParser(SkipParser):
     """Sybil's ``<!-- skip: next "reason" -->``, with the reason required.
 
     A skipped example is one nobody tests, so the page must say why; the site shows the
-    reason to readers (see :mod:`harness.mkdocs_hooks`).
+    reason to readers (see :mod:`harness.mkdocs_hooks`). A skip for one pass only names
+    the pass's ``device`` in its condition:
+    ``<!-- skip: next if(device == "cuda", reason="...") -->``.
     """
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.skipper = PassSkipper(self.directive, device)
 
     def __call__(self, document: Document) -> Iterable[Region]:
         for region in super().__call__(document):
             action, reason = region.parsed
-            if action in ("start", "next") and not (reason and reason.strip()):
+            if action in ("start", "next") and not _has_reason(reason):
                 raise ValueError(
                     f"{display_path(document.path)}:{_line_of(document, region.start)}: "
-                    f"'skip: {action}' needs a reason, e.g. skip: {action} \"needs a GPU\""
+                    f"'skip: {action}' needs a reason, e.g. skip: {action} \"needs a GPU\" "
+                    f'or skip: {action} if(device == "cuda", reason="...")'
                 )
             yield region
+
+
+def _has_reason(reason: str | None) -> bool:
+    if not reason or not reason.strip():
+        return False
+    if reason.lstrip().startswith("if"):
+        return re.search(r"\breason\s*=\s*['\"]\s*[^'\"\s]", reason) is not None
+    return True

@@ -199,3 +199,30 @@ def test_skipped_example_is_reported_as_skipped_with_its_reason(
     assert errors[0] is None  # the directive itself
     assert str(errors[1]) == "needs a dataset this page cannot ship"
     assert errors[2] is None
+
+
+def test_skip_for_one_pass_runs_in_the_other(project: Path, write: Write) -> None:
+    page = write(
+        "docs/numpy.md",
+        """
+        <!-- skip: next if(device == "cuda", reason="NumPy arrays live in CPU memory") -->
+
+        ```pycon
+        >>> import torch
+        >>> torch.ones(2).numpy()
+        array([1., 1.], dtype=float32)
+        ```
+        """,
+    )
+    cpu = [error for _, error in run_document(pages("cpu", project), page)]
+    cuda = [error for _, error in run_document(pages("cuda", project), page)]
+    assert cpu == [None, None]
+    assert cuda[0] is None and str(cuda[1]) == "NumPy arrays live in CPU memory"
+    # The condition saw `device`, but the page's namespace never gets it.
+    assert "device" not in pages("cpu", project).parse(page).namespace
+
+
+def test_skip_condition_without_reason_fails_collection(project: Path, write: Write) -> None:
+    page = write("docs/bad.md", '<!-- skip: next if(device == "cuda") -->\n\n```python\nx = 1\n```\n')
+    with pytest.raises(ValueError, match=rf"{page}:1: 'skip: next' needs a reason"):
+        pages("cpu", project).parse(page)

@@ -4,11 +4,18 @@ import pytest
 
 from harness.checker import TensorOutputChecker, strip_device
 
-checker = TensorOutputChecker()
+checker = TensorOutputChecker("cuda")
 
 
 def matches(want: str, got: str) -> bool:
     return checker.check_output(want + "\n", got + "\n", 0)
+
+
+def test_cpu_pass_compares_devices_as_printed() -> None:
+    cpu = TensorOutputChecker("cpu")
+    # Constructing a device needs no GPU, so a CPU run may print one: compared as is.
+    assert not cpu.check_output("device(type='cpu')\n", "device(type='cuda', index=0)\n", 0)
+    assert cpu.check_output("tensor([0.1235])\n", "tensor([0.1234])\n", 0)
 
 
 @pytest.mark.parametrize(
@@ -56,9 +63,18 @@ def test_device_suffix_pushed_to_a_new_line_still_matches() -> None:
     assert matches(want, got)
 
 
-def test_strip_device_reports_whether_it_removed_anything() -> None:
-    assert strip_device("tensor([1.], device='cuda:1')") == ("tensor([1.])", True)
-    assert strip_device("device(type='cuda', index=0)") == ("device(type='cuda', index=0)", False)
+def test_strip_device_prints_devices_as_the_cpu_pass_does() -> None:
+    assert strip_device("tensor([1.], device='cuda:1')", "cuda") == ("tensor([1.])", True)
+    assert strip_device("device(type='cuda', index=0)", "cuda") == ("device(type='cpu')", True)
+    assert strip_device("on cuda:0, shape (2, 3)", "cuda") == ("on cpu, shape (2, 3)", True)
+    assert strip_device("device(type='cpu')", "cuda") == ("device(type='cpu')", False)
+    assert strip_device("tensor([1.], device='meta')", "meta") == ("tensor([1.])", True)
+
+
+def test_words_containing_a_device_name_are_left_alone() -> None:
+    # Only device names as torch prints them: not 'cudart', a quoted string or a module.
+    text = "cudart 'cuda' \"cuda\" torch.cuda.is_available() cuda.Stream"
+    assert strip_device(text, "cuda") == (text, False)
 
 
 def test_failure_report_shows_the_output_without_device() -> None:

@@ -151,3 +151,9 @@ def test_skip_directive_is_shown_to_readers() -> None:
     shown = show_skips(markdown)
     assert '!!! note "Not run by the tests"\n    needs a GPU with 40 GB\n' in shown
     assert "<!--" not in shown
+
+
+def test_skip_for_one_pass_names_the_pass() -> None:
+    markdown = '<!-- skip: next if(device == "cuda", reason="NumPy arrays live in CPU memory") -->\n'
+    shown = show_skips(markdown)
+    assert shown.startswith('!!! note "Not run by the tests in the cuda pass"\n    NumPy arrays live in CPU memory\n')
