@@ -17,6 +17,7 @@ from sybil import Document, Example, Sybil
 from sybil.sybil import SybilCollection
 
 from harness.devices import cuda_available
+from harness.evaluators import FigureEvaluator
 from harness.parsers import (
     DocstringSessionParser,
     ProgramParser,
@@ -126,3 +127,22 @@ def run_document(sybil: Sybil, path: Path) -> list[tuple[Example, BaseException 
         else:
             outcomes.append((example, None))
     return outcomes
+
+
+def draw_page_figures(path: Path) -> list[tuple[int, list[str]]]:
+    """Run a page's examples as the cpu pass does; return each figure fence's pictures.
+
+    The result lists, in page order, each figure fence's line and its figures as SVG.
+    Any example that fails raises, so a page whose code is broken does not build.
+    """
+    sybil = pages("cpu")
+    fences = next(parser for parser in sybil.parsers if isinstance(parser, PythonFenceParser))
+    figure_evaluator = fences.evaluators["figure"]
+    assert isinstance(figure_evaluator, FigureEvaluator)
+    for example, error in run_document(sybil, path):
+        if error is not None and not isinstance(error, unittest.SkipTest):
+            raise RuntimeError(f"{example.path}:{example.line}: {error}") from error
+    return sorted(
+        (line, figures) for (drawn_path, line), figures in figure_evaluator.drawn.items()
+        if drawn_path == str(path)
+    )

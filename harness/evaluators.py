@@ -24,6 +24,7 @@ from sybil.evaluators.doctest import DocTest
 
 from harness.checker import TensorOutputChecker
 from harness.devices import device_pass
+from harness.figures import capture_figures
 from harness.fences import OUTPUT_COMMENT, FenceBody
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,35 @@ class CodeEvaluator:
 
     def __repr__(self) -> str:
         return f"<CodeEvaluator {self.device}>"
+
+
+class FigureEvaluator:
+    """Run a figure fence in the page's namespace; it must draw, and must not print.
+
+    The figures each fence drew are kept in :attr:`drawn`, by file and fence line, for
+    the site build to show (see :func:`harness.collect.draw_page_figures`).
+    """
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.drawn: dict[tuple[str, int], list[str]] = {}
+
+    def __call__(self, example: Example) -> str | None:
+        parsed: Parsed = example.parsed
+        first_line = example.line + parsed.line_offset
+        code = _compile(parsed.body.source, example.path, first_line)
+        with device_pass(self.device):
+            figures, printed = capture_figures(code, example.namespace)
+        where = f"{display_path(example.path)}:{first_line}"
+        if printed:
+            return f"{where}: this figure's code printed output the page does not show:\n{printed}"
+        if not figures:
+            return f"{where}: a figure fence must draw a matplotlib figure; this one drew none"
+        self.drawn[(example.path, example.line)] = figures
+        return None
+
+    def __repr__(self) -> str:
+        return f"<FigureEvaluator {self.device}>"
 
 
 class IncludeEvaluator:

@@ -23,7 +23,17 @@ _INFO = re.compile(r"^\s*(?:\{\s*\.?(?P<braced>[\w+.-]+)[^}]*\}|(?P<bare>[\w+.-]
 #: pytest-examples' convention for output in a program: ``#>`` lines follow the print.
 OUTPUT_COMMENT = re.compile(r"^[ \t]*#>(?: |$)")
 
-Kind = Literal["doctest", "code", "include"]
+#: Info-string attribute that marks a figure fence and holds its caption:
+#: ```` ```python figure="Loss per epoch" ````.
+FIGURE_ATTRIBUTE = re.compile(r"""\bfigure=(?P<quote>["'])(?P<caption>.*?)(?P=quote)""")
+
+Kind = Literal["doctest", "code", "include", "figure"]
+
+
+def figure_caption(info: str) -> str | None:
+    """The caption of a figure fence, or None if the fence draws no figure."""
+    match = FIGURE_ATTRIBUTE.search(info)
+    return None if match is None else match.group("caption")
 
 
 def fence_language(info: str) -> str | None:
@@ -52,14 +62,21 @@ class FenceBody:
     source: str
     #: For ``include`` fences, the included paths as written (relative to ``snippets/``).
     includes: tuple[str, ...] = ()
+    #: For ``figure`` fences, the caption shown under the pictures.
+    caption: str = ""
 
 
-def classify(source: str) -> FenceBody:
-    """Classify a fence body as a doctest session, plain code, or a snippet include.
+def classify(source: str, info: str = "") -> FenceBody:
+    """Classify a fence body as a doctest session, plain code, a figure, or an include.
 
     A fence whose non-blank lines are all ``--8<--`` includes shows a snippet file; the
-    snippet is run as a program of its own, so the fence itself has nothing to run.
+    snippet is run as a program of its own, so the fence itself has nothing to run. A
+    fence with a ``figure="caption"`` attribute is code whose matplotlib figures the page
+    shows.
     """
+    caption = figure_caption(info)
+    if caption is not None:
+        return FenceBody("figure", source, caption=caption)
     lines = [line for line in source.splitlines() if line.strip()]
     includes = [SNIPPET_INCLUDE.match(line) for line in lines]
     if lines and all(includes):

@@ -4,6 +4,7 @@
   :func:`harness.fences.runnable_code`, the same rules the tests use).
 * Formulas become MathML at build time, so the reader's browser fetches no math library.
 * An example the tests skip says so on the page, with the reason.
+* A figure fence's pictures, drawn by running the page as the tests do, appear under it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from latex2mathml.converter import convert as latex_to_mathml
 # `harness` package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.fences import PYTHON_LANGUAGES, runnable_code  # noqa: E402
+from harness.collect import draw_page_figures  # noqa: E402
+from harness.fences import (  # noqa: E402
+    FIGURE_ATTRIBUTE,
+    PYTHON_LANGUAGES,
+    figure_caption,
+    runnable_code,
+)
 
 _CODE_BLOCK = re.compile(
     r'<div class="language-(?P<language>[\w+-]+) highlight">(?P<inner>.*?)</div>', re.DOTALL
@@ -84,9 +91,69 @@ def show_skips(markdown: str) -> str:
     return _SKIP.sub(replace, markdown)
 
 
-def on_page_markdown(markdown: str, **_: Any) -> str:
-    return show_skips(markdown)
+_FIGURE_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*\bfigure=[^\n]*)$", re.MULTILINE
+)
+_FIGURE_PLACEHOLDER = re.compile(r'<p><span class="tensorkit-figure" data-index="(\d+)"></span></p>')
 
 
-def on_page_content(html_text: str, **_: Any) -> str:
-    return render_math(add_copy_text(html_text))
+def mark_figures(markdown: str) -> tuple[str, list[str]]:
+    """Take the ``figure=`` attribute off figure fences; put a placeholder after each.
+
+    Returns the new Markdown and the captions, in page order. The placeholders are
+    replaced by the drawn figures once the page is HTML (:func:`insert_figures`).
+    """
+    captions: list[str] = []
+    out: list[str] = []
+    open_fence: re.Match[str] | None = None
+    for line in markdown.split("\n"):
+        if open_fence is None and (opening := _FIGURE_FENCE.match(line)):
+            captions.append(figure_caption(opening.group("info")) or "")
+            info = FIGURE_ATTRIBUTE.sub("", opening.group("info")).strip()
+            out.append(opening.group("indent") + opening.group("fence") + info)
+            open_fence = opening
+            continue
+        out.append(line)
+        if open_fence is not None and line.strip() == open_fence.group("fence"):
+            indent = open_fence.group("indent")
+            placeholder = f'<span class="tensorkit-figure" data-index="{len(captions) - 1}"></span>'
+            out += ["", indent + placeholder, ""]
+            open_fence = None
+    return "\n".join(out), captions
+
+
+def insert_figures(page_html: str, figures: list[tuple[str, list[str]]]) -> str:
+    """Replace each placeholder with its figures and caption."""
+
+    def replace(match: re.Match[str]) -> str:
+        caption, svgs = figures[int(match.group(1))]
+        body = "\n".join(svgs)
+        return (
+            f'<figure class="tensorkit-figure">{body}'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
+    return _FIGURE_PLACEHOLDER.sub(replace, page_html)
+
+
+#: The figures of the page being built, by page source path, between the two hooks.
+_PAGE_FIGURES: dict[str, list[tuple[str, list[str]]]] = {}
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    markdown, captions = mark_figures(show_skips(markdown))
+    if captions:
+        path = Path(page.file.abs_src_path)
+        drawn = draw_page_figures(path)
+        if len(drawn) != len(captions):
+            raise ValueError(f"{path}: {len(captions)} figure fences, {len(drawn)} drew figures")
+        _PAGE_FIGURES[page.file.src_uri] = [
+            (caption, svgs) for caption, (_, svgs) in zip(captions, drawn)
+        ]
+    return markdown
+
+
+def on_page_content(html_text: str, page: Any, **_: Any) -> str:
+    html_text = render_math(add_copy_text(html_text))
+    figures = _PAGE_FIGURES.pop(page.file.src_uri, None)
+    return insert_figures(html_text, figures) if figures else html_text

@@ -21,6 +21,7 @@ from sybil.typing import Evaluator
 from harness.evaluators import (
     CodeEvaluator,
     DoctestEvaluator,
+    FigureEvaluator,
     IncludeEvaluator,
     Parsed,
     ProgramEvaluator,
@@ -42,8 +43,8 @@ class PythonFenceParser:
 
     ``python``, ``py``, ``pycon``, ``python title="x.py"`` and ``{ .python .annotate }``
     all count. A fence holding a ``>>>`` session is run as a doctest; one that only
-    includes snippet files is checked to include runnable programs; any other is run as
-    plain code.
+    includes snippet files is checked to include runnable programs; one marked
+    ``figure="caption"`` must draw a figure; any other is run as plain code.
     """
 
     def __init__(self, device: str, snippets: Path) -> None:
@@ -52,6 +53,7 @@ class PythonFenceParser:
             "doctest": DoctestEvaluator(device),
             "code": CodeEvaluator(device),
             "include": IncludeEvaluator(snippets),
+            "figure": FigureEvaluator(device),
         }
 
     def __call__(self, document: Document) -> Iterable[Region]:
@@ -60,7 +62,7 @@ class PythonFenceParser:
             if not is_python_info(info):
                 continue
             line = _line_of(document, region.start)
-            body = classify(str(region.lexemes["source"]))
+            body = classify(str(region.lexemes["source"]), info)
             if info.strip().lower().startswith("pycon") and body.kind == "code":
                 raise ValueError(
                     f"{display_path(document.path)}:{line}: a pycon fence must hold a >>> "
@@ -68,7 +70,7 @@ class PythonFenceParser:
                 )
             if body.kind == "doctest":
                 parse_doctest(body.source, document.path, line + 1)
-            if body.kind == "code":
+            if body.kind in ("code", "figure"):
                 # Fail at collection, with the page line, on code that cannot even compile.
                 compile("\n" * line + body.source, display_path(document.path), "exec")
             region.parsed = Parsed(body, line_offset=1)
