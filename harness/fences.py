@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from sybil import Document
+from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
+
 #: Fence languages that hold Python. Matched case-insensitively.
 PYTHON_LANGUAGES = frozenset({"python", "py", "python3", "py3", "pycon", "ipython", "ipython3"})
 
@@ -34,6 +37,20 @@ def figure_caption(info: str) -> str | None:
     """The caption of a figure fence, or None if the fence draws no figure."""
     match = FIGURE_ATTRIBUTE.search(info)
     return None if match is None else match.group("caption")
+
+
+def fence_spans(text: str) -> list[tuple[int, int]]:
+    """The character spans of all fenced code blocks in Markdown ``text``, any language.
+
+    Text inside a fence is shown, not obeyed: a skip directive there is an illustration.
+    """
+    lexer = RawFencedCodeBlockLexer(info_pattern=re.compile(r"[^\n]*$\n", re.MULTILINE))
+    return [(region.start, region.end) for region in lexer(Document(text, "<markdown>"))]
+
+
+def inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    """Tell whether ``position`` falls within one of ``spans``."""
+    return any(start <= position < end for start, end in spans)
 
 
 def fence_language(info: str) -> str | None:

@@ -25,7 +25,9 @@ from harness.collect import draw_page_figures  # noqa: E402
 from harness.fences import (  # noqa: E402
     FIGURE_ATTRIBUTE,
     PYTHON_LANGUAGES,
+    fence_spans,
     figure_caption,
+    inside,
     runnable_code,
 )
 
@@ -88,7 +90,10 @@ def show_skips(markdown: str) -> str:
         title = title.replace('"', "'")
         return f'{indent}!!! note "{title}"\n{indent}    {reason}\n'
 
-    return _SKIP.sub(replace, markdown)
+    fenced = fence_spans(markdown)
+    return _SKIP.sub(
+        lambda skip: skip.group(0) if inside(skip.start(), fenced) else replace(skip), markdown
+    )
 
 
 _FIGURE_FENCE = re.compile(

@@ -29,7 +29,7 @@ from harness.evaluators import (
     parse_doctest,
     program_chunks,
 )
-from harness.fences import FenceBody, classify, has_prompt, is_python_info
+from harness.fences import FenceBody, classify, fence_spans, has_prompt, inside, is_python_info
 
 _ANY_INFO = re.compile(r"(?P<info>[^\n]*)$\n", re.MULTILINE)
 
@@ -150,7 +150,10 @@ class ReasonedSkipParser(SkipParser):
         self.skipper = PassSkipper(self.directive, device)
 
     def __call__(self, document: Document) -> Iterable[Region]:
+        fenced = fence_spans(document.text)
         for region in super().__call__(document):
+            if inside(region.start, fenced):
+                continue  # shown in a code block as an illustration, not a directive
             action, reason = region.parsed
             if action in ("start", "next") and not _has_reason(reason):
                 raise ValueError(

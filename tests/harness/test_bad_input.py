@@ -226,3 +226,20 @@ def test_skip_condition_without_reason_fails_collection(project: Path, write: Wr
     page = write("docs/bad.md", '<!-- skip: next if(device == "cuda") -->\n\n```python\nx = 1\n```\n')
     with pytest.raises(ValueError, match=rf"{page}:1: 'skip: next' needs a reason"):
         pages("cpu", project).parse(page)
+
+
+def test_skip_directive_inside_a_code_block_is_not_obeyed(project: Path, write: Write) -> None:
+    page = write(
+        "docs/guide.md",
+        """
+        ```markdown
+        <!-- skip: next "an illustration of the syntax" -->
+        ```
+
+        ```pycon
+        >>> 1 + 1
+        2
+        ```
+        """,
+    )
+    assert [error for _, error in run_document(pages("cpu", project), page)] == [None]

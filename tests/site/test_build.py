@@ -157,3 +157,8 @@ def test_skip_for_one_pass_names_the_pass() -> None:
     markdown = '<!-- skip: next if(device == "cuda", reason="NumPy arrays live in CPU memory") -->\n'
     shown = show_skips(markdown)
     assert shown.startswith('!!! note "Not run by the tests in the cuda pass"\n    NumPy arrays live in CPU memory\n')
+
+
+def test_skip_shown_inside_a_code_block_is_left_as_text() -> None:
+    markdown = '```markdown\n<!-- skip: next "an illustration" -->\n```\n'
+    assert show_skips(markdown) == markdown
