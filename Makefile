@@ -13,7 +13,7 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test site install clean
+.PHONY: serve test site fix-docs install clean
 
 export NO_MKDOCS_2_WARNING := 1
 
@@ -22,6 +22,9 @@ serve: $(STAMP)  ## Build the site and serve it on http://$(HOST):$(PORT), rebui
 
 test: $(STAMP)  ## Run every test and every example of the site (cpu and cuda passes).
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fix-docs: $(STAMP)  ## Rewrite expected outputs to what the code prints on CPU (FILES=... to limit).
+	$(BIN)/python -m harness.update $(FILES)
 
 site: $(STAMP)  ## Build the static site into site/.
 	$(BIN)/mkdocs build --strict

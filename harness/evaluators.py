@@ -67,20 +67,57 @@ def parse_doctest(source: str, path: str, first_line: int) -> list[doctest.Examp
         raise ValueError(f"{display_path(path)}:{line}: malformed doctest {detail}") from None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one expected output was compared with, kept for the update mode.
+
+    ``first_line`` is the file line where the output is expected: for a session example,
+    the line after its code; for a program's output block, the block's first line.
+    ``got`` is None when the example raised unexpectedly (nothing to write down).
+    """
+
+    path: str
+    first_line: int
+    want: str
+    got: str | None
+    matched: bool
+    #: The example expects an exception: its traceback is written by hand, not updated.
+    expects_exception: bool = False
+
+
 class _Runner(doctest.DocTestRunner):
     def __init__(self, device: str) -> None:
         # Keep the report flags a pytest run may have set (e.g. REPORT_NDIFF).
         flags = doctest.set_unittest_reportflags(0)
         doctest.set_unittest_reportflags(flags)
         super().__init__(verbose=False, optionflags=flags, checker=TensorOutputChecker(device))
+        self.outcomes: list[tuple[doctest.Example, str | None, bool]] = []
+
+    def report_success(self, out: Any, test: Any, example: doctest.Example, got: str) -> None:
+        self.outcomes.append((example, got, True))
+        super().report_success(out, test, example, got)
+
+    def report_failure(self, out: Any, test: Any, example: doctest.Example, got: str) -> None:
+        self.outcomes.append((example, got, False))
+        super().report_failure(out, test, example, got)
+
+    def report_unexpected_exception(
+        self, out: Any, test: Any, example: doctest.Example, exc_info: Any
+    ) -> None:
+        self.outcomes.append((example, None, False))
+        super().report_unexpected_exception(out, test, example, exc_info)
 
 
 class DoctestEvaluator:
-    """Run a ``>>>`` session in the document's namespace and compare every output."""
+    """Run a ``>>>`` session in the document's namespace and compare every output.
+
+    After each call, :attr:`outcomes` holds every example's output as compared.
+    """
 
     def __init__(self, device: str) -> None:
         self.device = device
         self.runner = _Runner(device)
+        self.outcomes: list[Outcome] = []
 
     def __call__(self, example: Example) -> str | None:
         parsed: Parsed = example.parsed
@@ -91,8 +128,20 @@ class DoctestEvaluator:
         # by one example are there for the next, as in a reader's session.
         test = DocTest(examples, example.namespace, name, name, first_line - 1, None)
         report: list[str] = []
+        self.runner.outcomes = []
         with device_pass(self.device):
             result = self.runner.run(test, out=report.append, clear_globs=False)
+        self.outcomes = [
+            Outcome(
+                path=example.path,
+                first_line=first_line + session.lineno + session.source.count("\n"),
+                want=session.want,
+                got=got,
+                matched=matched,
+                expects_exception=session.exc_msg is not None,
+            )
+            for session, got, matched in self.runner.outcomes
+        ]
         return "".join(report) if result.failed else None
 
     def __repr__(self) -> str:
@@ -230,26 +279,39 @@ def program_chunks(source: str, path: str) -> list[_Chunk]:
 
 
 class ProgramEvaluator:
-    """Run a snippet program statement group by group, checking each ``#>`` block."""
+    """Run a snippet program statement group by group, checking each ``#>`` block.
+
+    After each call, :attr:`outcomes` holds every group's output as compared, with
+    ``first_line`` the line of its ``#>`` block, or the line after its last statement
+    when it has none.
+    """
 
     def __init__(self, device: str) -> None:
         self.device = device
         self.checker = TensorOutputChecker(device)
+        self.outcomes: list[Outcome] = []
 
     def __call__(self, example: Example) -> str | None:
         path = example.path
         name = display_path(path)
         example.namespace.setdefault("__name__", "__main__")
+        self.outcomes = []
+        failures: list[str] = []
+        # Every group runs even after a mismatch: the code ran fine, only its output
+        # differs, and the update mode needs every group's output in one run.
         for chunk in program_chunks(example.parsed.body.source, path):
             module = ast.Module(body=chunk.statements, type_ignores=[])
             code = compile(module, name, "exec", dont_inherit=True)
             got = run_printing(code, example.namespace, self.device)
-            if not self.checker.check_output(chunk.want, got, 0):
+            matched = self.checker.check_output(chunk.want, got, 0)
+            line = chunk.want_line if chunk.want else chunk.want_line + 1
+            self.outcomes.append(Outcome(path, line, chunk.want, got, matched))
+            if not matched:
                 shown = doctest.Example("", chunk.want)
                 difference = self.checker.output_difference(shown, got, 0)
                 where = "the '#>' block" if chunk.want else "code with no '#>' block"
-                return f"{name}:{chunk.want_line}: output differs from {where}:\n{difference}"
-        return None
+                failures.append(f"{name}:{chunk.want_line}: output differs from {where}:\n{difference}")
+        return "\n".join(failures) if failures else None
 
     def __repr__(self) -> str:
         return f"<ProgramEvaluator {self.device}>"
