@@ -89,9 +89,11 @@ def main() -> None:
         script = write_plain_script(Path(scratch))
         plain = [sys.executable, str(script)]
         suite = [sys.executable, "-m", "pytest", "-q", "docs", "snippets", "tensorkit"]
-        counts = subprocess.run(
-            [*suite, "-rN"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip().splitlines()[-1]
+        counts = (
+            subprocess.run([*suite, "-rN"], cwd=ROOT, capture_output=True, text=True, check=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         plain_times, suite_times = [], []
         for _ in range(options.repeat):
             plain_times.append(wall_time(plain))
@@ -99,8 +101,12 @@ def main() -> None:
     plain_median = statistics.median(plain_times)
     suite_median = statistics.median(suite_times)
     print(f"documents: {len(plain_programs())}; doc suite: {counts}")
-    print(f"plain script  median {plain_median:.3f} s  (runs: {', '.join(f'{t:.2f}' for t in plain_times)})")
-    print(f"doc suite     median {suite_median:.3f} s  (runs: {', '.join(f'{t:.2f}' for t in suite_times)})")
+    for label, median, times in [
+        ("plain script", plain_median, plain_times),
+        ("doc suite", suite_median, suite_times),
+    ]:
+        runs = ", ".join(f"{t:.2f}" for t in times)
+        print(f"{label:12s}  median {median:.3f} s  (runs: {runs})")
     print(f"ratio doc suite / plain script: {suite_median / plain_median:.2f}x (target <= 1.40x)")
 
 

@@ -18,6 +18,7 @@ import re
 import torch
 from sybil.evaluators.doctest import OutputChecker
 
+
 def strip_device(text: str, device: str) -> tuple[str, bool]:
     """Print ``device`` (``"cuda"``) as a CPU run would; say whether anything changed.
 
@@ -63,7 +64,7 @@ class TensorOutputChecker(OutputChecker):
             return got
         pieces: list[str] = []
         last = 0
-        for w, g in zip(wants, gots):
+        for w, g in zip(wants, gots, strict=True):
             w_decimals, w_exponent = _decimals_and_exponent(w)
             g_decimals, g_exponent = _decimals_and_exponent(g)
             if w_decimals:

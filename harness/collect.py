@@ -143,6 +143,7 @@ def draw_page_figures(path: Path) -> list[tuple[int, list[str]]]:
         if error is not None and not isinstance(error, unittest.SkipTest):
             raise RuntimeError(f"{example.path}:{example.line}: {error}") from error
     return sorted(
-        (line, figures) for (drawn_path, line), figures in figure_evaluator.drawn.items()
+        (line, figures)
+        for (drawn_path, line), figures in figure_evaluator.drawn.items()
         if drawn_path == str(path)
     )

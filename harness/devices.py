@@ -117,9 +117,7 @@ class CpuRandomness(TorchFunctionMode):
             return self._draw(func, args, call_kwargs)
         return func(*args, **call_kwargs)
 
-    def _draw(
-        self, func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]
-    ) -> Any:
+    def _draw(self, func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         target = _first_tensor_device(args, self.device)
         # Moving a tensor that requires grad would make it a non-leaf; set the flag after.
         requires_grad = bool(kwargs.pop("requires_grad", False))

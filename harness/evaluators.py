@@ -24,8 +24,8 @@ from sybil.evaluators.doctest import DocTest
 
 from harness.checker import TensorOutputChecker
 from harness.devices import device_pass
-from harness.figures import capture_figures
 from harness.fences import OUTPUT_COMMENT, FenceBody
+from harness.figures import capture_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -310,7 +310,9 @@ class ProgramEvaluator:
                 shown = doctest.Example("", chunk.want)
                 difference = self.checker.output_difference(shown, got, 0)
                 where = "the '#>' block" if chunk.want else "code with no '#>' block"
-                failures.append(f"{name}:{chunk.want_line}: output differs from {where}:\n{difference}")
+                failures.append(
+                    f"{name}:{chunk.want_line}: output differs from {where}:\n{difference}"
+                )
         return "\n".join(failures) if failures else None
 
     def __repr__(self) -> str:

@@ -21,16 +21,17 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+
 @contextlib.contextmanager
 def _show_draws_nothing() -> Iterator[None]:
     # plt.show() ends a reader's script; here the figures are kept for the page instead
     # (and Agg would warn that it cannot show a window).
     original = plt.show
-    plt.show = lambda *args, **kwargs: None  # type: ignore[assignment]
+    plt.show = lambda *args, **kwargs: None
     try:
         yield
     finally:
-        plt.show = original  # type: ignore[assignment]
+        plt.show = original
 
 
 def figure_svg(figure: Any) -> str:

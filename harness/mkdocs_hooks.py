@@ -39,7 +39,7 @@ _TAG = re.compile(r"<[^>]+>")
 _INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((?P<tex>.*?)\\\)</span>', re.DOTALL)
 _BLOCK_MATH = re.compile(r'<div class="arithmatex">\\\[(?P<tex>.*?)\\\]</div>', re.DOTALL)
 _SKIP = re.compile(
-    r'^(?P<indent>[ \t]*)<!--\s*skip:\s*(?:next|start)\s+(?P<reason>.+?)\s*-->[ \t]*$',
+    r"^(?P<indent>[ \t]*)<!--\s*skip:\s*(?:next|start)\s+(?P<reason>.+?)\s*-->[ \t]*$",
     re.MULTILINE,
 )
 
@@ -81,12 +81,18 @@ def show_skips(markdown: str) -> str:
     def replace(skip: re.Match[str]) -> str:
         indent, argument = skip.group("indent"), skip.group("reason").strip()
         title, reason = "Not run by the tests", argument.strip("\"'")
-        condition = re.fullmatch(r"if\((?P<condition>.*?),\s*reason=(?P<q>[\"'])(?P<reason>.*)(?P=q)\)", argument)
+        condition = re.fullmatch(
+            r"if\((?P<condition>.*?),\s*reason=(?P<q>[\"'])(?P<reason>.*)(?P=q)\)", argument
+        )
         if condition is not None:
             reason = condition.group("reason")
             device = re.fullmatch(r"device\s*==\s*[\"'](\w+)[\"']", condition.group("condition"))
             which = f"the {device.group(1)} pass" if device else condition.group("condition")
-            title = f"Not run by the tests in {which}" if device else f"Not run by the tests when {which}"
+            title = (
+                f"Not run by the tests in {which}"
+                if device
+                else f"Not run by the tests when {which}"
+            )
         title = title.replace('"', "'")
         return f'{indent}!!! note "{title}"\n{indent}    {reason}\n'
 
@@ -99,7 +105,9 @@ def show_skips(markdown: str) -> str:
 _FIGURE_FENCE = re.compile(
     r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*\bfigure=[^\n]*)$", re.MULTILINE
 )
-_FIGURE_PLACEHOLDER = re.compile(r'<p><span class="tensorkit-figure" data-index="(\d+)"></span></p>')
+_FIGURE_PLACEHOLDER = re.compile(
+    r'<p><span class="tensorkit-figure" data-index="(\d+)"></span></p>'
+)
 
 
 def mark_figures(markdown: str) -> tuple[str, list[str]]:
@@ -121,7 +129,9 @@ def mark_figures(markdown: str) -> tuple[str, list[str]]:
         out.append(line)
         if open_fence is not None and line.strip() == open_fence.group("fence"):
             indent = open_fence.group("indent")
-            placeholder = f'<span class="tensorkit-figure" data-index="{len(captions) - 1}"></span>'
+            placeholder = (
+                f'<span class="tensorkit-figure" data-index="{len(captions) - 1}"></span>'
+            )
             out += ["", indent + placeholder, ""]
             open_fence = None
     return "\n".join(out), captions
@@ -153,7 +163,7 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
         if len(drawn) != len(captions):
             raise ValueError(f"{path}: {len(captions)} figure fences, {len(drawn)} drew figures")
         _PAGE_FIGURES[page.file.src_uri] = [
-            (caption, svgs) for caption, (_, svgs) in zip(captions, drawn)
+            (caption, svgs) for caption, (_, svgs) in zip(captions, drawn, strict=True)
         ]
     return markdown
 

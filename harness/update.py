@@ -138,7 +138,9 @@ def plan(paths: Iterable[str], root: Path = ROOT) -> Report:
             elif check_cuda and not agree.check_output(
                 outcome.got, cuda.get(outcome.first_line) or "", 0
             ):
-                report.problems.append(f"{at}: CPU and CUDA print different outputs; not rewritten")
+                report.problems.append(
+                    f"{at}: CPU and CUDA print different outputs; not rewritten"
+                )
             else:
                 report.edits.append(edit_for(style, outcome, lines))
     return report
@@ -166,14 +168,18 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
     )
     parser.add_argument("paths", nargs="*", default=list(DEFAULT_PATHS))
     parser.add_argument(
-        "--check", action="store_true", help="only report what would change; exit 1 if anything would"
+        "--check",
+        action="store_true",
+        help="only report what would change; exit 1 if anything would",
     )
     options = parser.parse_args(argv)
     report = plan(options.paths, root)
     for edit in report.edits:
         verb = "would update" if options.check else "updated"
-        print(f"{display_path(edit.path)}:{edit.first_line}: {verb} output "
-              f"({edit.old_count} -> {len(edit.new_lines)} lines)")
+        print(
+            f"{display_path(edit.path)}:{edit.first_line}: {verb} output "
+            f"({edit.old_count} -> {len(edit.new_lines)} lines)"
+        )
     for problem in report.problems:
         print(problem, file=sys.stderr)
     if not options.check:
@@ -182,12 +188,16 @@ def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
             # Prove the rewrite: a second run must find nothing left to change.
             again = plan(options.paths, root)
             for edit in again.edits:
-                print(f"{display_path(edit.path)}:{edit.first_line}: still differs after "
-                      "the update (its output depends on something that changes per run)",
-                      file=sys.stderr)
+                print(
+                    f"{display_path(edit.path)}:{edit.first_line}: still differs after "
+                    "the update (its output depends on something that changes per run)",
+                    file=sys.stderr,
+                )
             report.problems += [str(edit) for edit in again.edits]
-    print(f"{len(report.edits)} output(s) {'to update' if options.check else 'updated'}, "
-          f"{len(report.problems)} problem(s) left for a person")
+    print(
+        f"{len(report.edits)} output(s) {'to update' if options.check else 'updated'}, "
+        f"{len(report.problems)} problem(s) left for a person"
+    )
     if options.check and report.edits:
         return 1
     return 1 if report.problems else 0

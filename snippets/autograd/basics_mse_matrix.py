@@ -1,4 +1,4 @@
-"""The same loss for a batch: two inputs of five features, three outputs each."""
+"""The same loss for a batch: two inputs of five features, three outputs."""
 
 import torch
 
@@ -13,7 +13,7 @@ z = x @ w + b
 loss = torch.nn.MSELoss()(z, target)
 loss.backward()
 
-# Every input feature is 1, so each row of w.grad is the same: it equals b.grad.
+# Every input feature is 1, so each row of w.grad equals b.grad.
 print(w.grad)
 #> tensor([[ 0.9170, -0.4015, -3.2085],
 #>         [ 0.9170, -0.4015, -3.2085],

@@ -84,8 +84,10 @@ class GradTable(tuple[GradInfo, ...]):
             for row in self
         ]
         widths = [max(len(line[i]) for line in cells) for i in range(len(_COLUMNS))]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
-                 for line in cells]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            for line in cells
+        ]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -19,7 +19,9 @@ def failures(outcomes: list) -> list[BaseException]:
     return [error for _, error in outcomes if error is not None]
 
 
-def test_malformed_doctest_fails_collection_with_file_and_line(project: Path, write: Write) -> None:
+def test_malformed_doctest_fails_collection_with_file_and_line(
+    project: Path, write: Write
+) -> None:
     page = write(
         "docs/bad.md",
         """
@@ -144,9 +146,7 @@ def test_snippet_that_raises_points_at_its_line(project: Path, write: Write) -> 
     assert (frames[-1].filename, frames[-1].lineno) == (str(program), 3)
 
 
-def test_output_comment_before_any_statement_fails_collection(
-    project: Path, write: Write
-) -> None:
+def test_output_comment_before_any_statement_fails_collection(project: Path, write: Write) -> None:
     program = write("snippets/topic/stray.py", "#> 1\nx = 1\n")
     with pytest.raises(ValueError, match=rf"{program}:1: '#>' output before any statement"):
         snippets("cpu", project).parse(program)
@@ -223,7 +223,9 @@ def test_skip_for_one_pass_runs_in_the_other(project: Path, write: Write) -> Non
 
 
 def test_skip_condition_without_reason_fails_collection(project: Path, write: Write) -> None:
-    page = write("docs/bad.md", '<!-- skip: next if(device == "cuda") -->\n\n```python\nx = 1\n```\n')
+    page = write(
+        "docs/bad.md", '<!-- skip: next if(device == "cuda") -->\n\n```python\nx = 1\n```\n'
+    )
     with pytest.raises(ValueError, match=rf"{page}:1: 'skip: next' needs a reason"):
         pages("cpu", project).parse(page)
 

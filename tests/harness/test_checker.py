@@ -27,7 +27,10 @@ def test_cpu_pass_compares_devices_as_printed() -> None:
         ("tensor(80.)", "tensor(80.0001)"),  # a whole number that CUDA misses by a hair
         ("tensor(1.0000e-05)", "tensor(1.0001e-05)"),
         ("tensor([0.])", "tensor([-0.])"),
-        ("tensor([5.], grad_fn=<AddBackward0>)", "tensor([5.], device='cuda:0', grad_fn=<AddBackward0>)"),
+        (
+            "tensor([5.], grad_fn=<AddBackward0>)",
+            "tensor([5.], device='cuda:0', grad_fn=<AddBackward0>)",
+        ),
         (
             "tensor([[4., 3.],\n        [2., 6.]])",
             "tensor([[4., 3.],\n        [2., 6.]], device='cuda:0')",

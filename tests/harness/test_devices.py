@@ -75,7 +75,7 @@ def test_random_from_inputs_draws_on_the_cpu_and_follows_the_inputs() -> None:
         got = draws()
         on_meta = torch.get_rng_state()
     assert torch.equal(on_cpu, on_meta)
-    assert all(torch.equal(a, b) for a, b in zip(expected, got))
+    assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
 
 
 def test_explicit_generator_or_device_is_respected() -> None:

@@ -58,10 +58,7 @@ def page_mutations() -> list[Mutation]:
                     continue
                 source_line = first_line + session.lineno
                 last_want_line = (
-                    source_line
-                    + session.source.count("\n")
-                    + session.want.count("\n")
-                    - 1
+                    source_line + session.source.count("\n") + session.want.count("\n") - 1
                 )
                 found.append(Mutation(relative, last_want_line, source_line))
     return found

@@ -45,14 +45,17 @@ def test_figure_fence_that_draws_nothing_fails(project: Path, write: Write) -> N
 def test_figure_fence_that_prints_fails(project: Path, write: Write) -> None:
     page = write(
         "docs/chatty.md",
-        '```python figure="Chatty"\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nprint("hi")\n```\n',
+        '```python figure="Chatty"\nimport matplotlib.pyplot as plt\n'
+        'plt.plot([1, 2])\nprint("hi")\n```\n',
     )
     [(_, error)] = run_document(pages("cpu", project), page)
     assert "printed output the page does not show" in str(error)
 
 
 def test_capture_is_deterministic_and_leaves_no_figure_open() -> None:
-    code = compile("import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])\nplt.show()\n", "f", "exec")
+    code = compile(
+        "import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])\nplt.show()\n", "f", "exec"
+    )
     first, printed = capture_figures(code, {})
     second, _ = capture_figures(code, {})
     assert first == second and len(first) == 1 and printed == ""
@@ -69,4 +72,7 @@ def test_hook_strips_the_attribute_and_places_the_figure() -> None:
     placeholder = '<span class="tensorkit-figure" data-index="0"></span>'
     assert f"```\n\n{placeholder}\n\nMore." in markdown
     html = insert_figures(f"<p>{placeholder}</p>", [("A curve", ["<svg>1</svg>"])])
-    assert html == '<figure class="tensorkit-figure"><svg>1</svg><figcaption>A curve</figcaption></figure>'
+    assert (
+        html
+        == '<figure class="tensorkit-figure"><svg>1</svg><figcaption>A curve</figcaption></figure>'
+    )

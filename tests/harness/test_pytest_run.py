@@ -37,7 +37,8 @@ def run_pytest(project: Path, *options: str) -> subprocess.CompletedProcess[str]
 
 def test_good_page_passes_on_cpu_and_reports_the_cuda_pass(tmp_path: Path) -> None:
     project = make_project(
-        tmp_path, {"docs/good.md": "```pycon\n>>> import torch\n>>> torch.ones(2)\ntensor([1., 1.])\n```\n"}
+        tmp_path,
+        {"docs/good.md": "```pycon\n>>> import torch\n>>> torch.ones(2)\ntensor([1., 1.])\n```\n"},
     )
     result = run_pytest(project)
     assert result.returncode == 0, result.stdout

@@ -11,7 +11,7 @@ from harness.update import main, plan
 
 Write = Callable[[str, str], Path]
 
-PAGE = '''# A page
+PAGE = """# A page
 
 Prose stays as it is, `code` too.
 
@@ -42,14 +42,18 @@ b
 >>> 1 / 0
 5
 ```
-'''
+"""
 
-FIXED = PAGE.replace(
-    ">>> torch.tensor([1.0, 2.0]) * 2\ntensor([2., 3.])",
-    ">>> torch.tensor([1.0, 2.0]) * 2\ntensor([2., 4.])",
-).replace('a\nb\n```', 'a\n<BLANKLINE>\nb\n```').replace(
-    "    tensor([[0., 0.],\n            [0., 0.]])\n    >>> print(x.sum())\n",
-    "    tensor([[1., 0.],\n            [0., 1.]])\n    >>> print(x.sum())\n    tensor(3)\n",
+FIXED = (
+    PAGE.replace(
+        ">>> torch.tensor([1.0, 2.0]) * 2\ntensor([2., 3.])",
+        ">>> torch.tensor([1.0, 2.0]) * 2\ntensor([2., 4.])",
+    )
+    .replace("a\nb\n```", "a\n<BLANKLINE>\nb\n```")
+    .replace(
+        "    tensor([[0., 0.],\n            [0., 0.]])\n    >>> print(x.sum())\n",
+        "    tensor([[1., 0.],\n            [0., 1.]])\n    >>> print(x.sum())\n    tensor(3)\n",
+    )
 )
 
 
@@ -91,9 +95,7 @@ def test_program_output_blocks_are_rewritten_or_added(project: Path, write: Writ
         ''',
     )
     assert main([str(program)], root=project) == 0
-    assert program.read_text().endswith(
-        'print(x * 2)\n#> tensor([6.])\nprint("done")\n#> done\n'
-    )
+    assert program.read_text().endswith('print(x * 2)\n#> tensor([6.])\nprint("done")\n#> done\n')
 
 
 def test_docstring_outputs_are_rewritten(

@@ -19,7 +19,9 @@ from harness.mkdocs_hooks import show_skips
 
 pytestmark = pytest.mark.site
 
-_CODE_BLOCK = re.compile(r'<div class="language-(?P<language>[\w+-]+) highlight"(?P<attributes>[^>]*)>')
+_CODE_BLOCK = re.compile(
+    r'<div class="language-(?P<language>[\w+-]+) highlight"(?P<attributes>[^>]*)>'
+)
 _COPY = re.compile(r'data-copy="(?P<copy>[^"]*)"')
 #: Attributes that make a browser fetch something as the page loads.
 _FETCHED = re.compile(
@@ -154,9 +156,13 @@ def test_skip_directive_is_shown_to_readers() -> None:
 
 
 def test_skip_for_one_pass_names_the_pass() -> None:
-    markdown = '<!-- skip: next if(device == "cuda", reason="NumPy arrays live in CPU memory") -->\n'
+    markdown = (
+        '<!-- skip: next if(device == "cuda", reason="NumPy arrays live in CPU memory") -->\n'
+    )
     shown = show_skips(markdown)
-    assert shown.startswith('!!! note "Not run by the tests in the cuda pass"\n    NumPy arrays live in CPU memory\n')
+    assert shown.startswith(
+        '!!! note "Not run by the tests in the cuda pass"\n    NumPy arrays live in CPU memory\n'
+    )
 
 
 def test_skip_shown_inside_a_code_block_is_left_as_text() -> None:
