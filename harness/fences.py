@@ -113,7 +113,7 @@ def runnable_code(source: str) -> str:
     """
     if has_prompt(source):
         examples = doctest.DocTestParser().get_examples(source)
-        return "".join(_strip_directives(example.source) for example in examples)
+        return "".join(strip_directives(example.source) for example in examples)
     kept = [line for line in source.splitlines() if not OUTPUT_COMMENT.match(line)]
     return "\n".join(kept).rstrip("\n") + "\n"
 
@@ -121,6 +121,6 @@ def runnable_code(source: str) -> str:
 _DIRECTIVE = re.compile(r"[ \t]*#\s*doctest:.*$", re.MULTILINE)
 
 
-def _strip_directives(code: str) -> str:
-    # doctest option comments steer the test; a reader's copy does not need them.
+def strip_directives(code: str) -> str:
+    """Remove doctest option comments: they steer the test; a reader's copy needs none."""
     return _DIRECTIVE.sub("", code)

@@ -5,11 +5,15 @@
 * Formulas become MathML at build time, so the reader's browser fetches no math library.
 * An example the tests skip says so on the page, with the reason.
 * A figure fence's pictures, drawn by running the page as the tests do, appear under it.
+* Each page says where and when its examples were verified (from the last test run's
+  record, while the page is unchanged) and offers them as a script and a notebook.
 """
 
 from __future__ import annotations
 
 import html
+import inspect
+import pydoc
 import re
 import sys
 from pathlib import Path
@@ -21,15 +25,18 @@ from latex2mathml.converter import convert as latex_to_mathml
 # `harness` package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.collect import draw_page_figures  # noqa: E402
+from harness.collect import PASSES, ROOT, draw_page_figures  # noqa: E402
+from harness.downloads import notebook_json, page_blocks, page_script  # noqa: E402
 from harness.fences import (  # noqa: E402
     FIGURE_ATTRIBUTE,
     PYTHON_LANGUAGES,
+    SNIPPET_INCLUDE,
     fence_spans,
     figure_caption,
     inside,
     runnable_code,
 )
+from harness.verification import load, verified  # noqa: E402
 
 _CODE_BLOCK = re.compile(
     r'<div class="language-(?P<language>[\w+-]+) highlight">(?P<inner>.*?)</div>', re.DOTALL
@@ -151,11 +158,83 @@ def insert_figures(page_html: str, figures: list[tuple[str, list[str]]]) -> str:
     return _FIGURE_PLACEHOLDER.sub(replace, page_html)
 
 
+_H1 = re.compile(r"^# .+$", re.MULTILINE)
+_API_DIRECTIVE = re.compile(r"^:::[ \t]+(?P<object>[\w.]+)", re.MULTILINE)
+_DEVICE_NAMES = {"cpu": "CPU", "cuda": "CUDA"}
+
+
+def page_documents(page: Path, markdown: str) -> list[str]:
+    """The documents whose examples a page shows: itself, its programs, its API objects."""
+    documents = [str(page.relative_to(ROOT))]
+    for line in markdown.splitlines():
+        if include := SNIPPET_INCLUDE.match(line):
+            documents.append(f"snippets/{include.group('path')}")
+    for match in _API_DIRECTIVE.finditer(markdown):
+        target = pydoc.locate(match.group("object"))
+        module = inspect.getmodule(target)
+        if module is not None and module.__file__:
+            documents.append(str(Path(module.__file__).resolve().relative_to(ROOT)))
+    return list(dict.fromkeys(documents))
+
+
+def verified_stamp(documents: list[str], record: dict[str, Any]) -> str:
+    """One line saying on which devices, with which torch and when, the tests passed."""
+    passes = [verified(record, ROOT, document) for document in documents]
+    devices = [d for d in PASSES if passes and all(d in verified_on for verified_on in passes)]
+    if not devices:
+        return (
+            '<p class="tensorkit-verified">These examples have not been verified since '
+            "they last changed: run <code>make test</code>.</p>"
+        )
+    parts = []
+    for device in devices:
+        runs = [verified_on[device] for verified_on in passes]
+        versions = sorted({run["torch"].split("+")[0] for run in runs})
+        parts.append(
+            f"{_DEVICE_NAMES[device]} with torch {', '.join(versions)} "
+            f"on {min(run['date'] for run in runs)}"
+        )
+    missing = [_DEVICE_NAMES[d] for d in PASSES if d not in devices]
+    not_yet = f" Not yet verified on {', '.join(missing)}." if missing else ""
+    return (
+        f'<p class="tensorkit-verified">Every example on this page was run and checked: '
+        f"{'; '.join(parts)}.{not_yet}</p>"
+    )
+
+
+def download_links(page: Any, config: Any) -> str:
+    """Write the page's examples as a script and a notebook next to it; link them."""
+    source = Path(page.file.abs_src_path)
+    if not any(block.code for block in page_blocks(source)):
+        return ""
+    folder = Path(config["site_dir"]) / Path(page.file.dest_uri).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{source.stem}.py").write_text(page_script(source), encoding="utf-8")
+    (folder / f"{source.stem}.ipynb").write_text(notebook_json(source), encoding="utf-8")
+    return (
+        f'<p class="tensorkit-downloads">Download the examples: '
+        f'<a href="{source.stem}.py" download>{source.stem}.py</a> · '
+        f'<a href="{source.stem}.ipynb" download>{source.stem}.ipynb</a></p>'
+    )
+
+
+def stamp_page(markdown: str, page: Any, config: Any) -> str:
+    """Put the verified-on stamp and the download links under the page's title."""
+    source = Path(page.file.abs_src_path)
+    lines = [verified_stamp(page_documents(source, markdown), load(ROOT / "verification.json"))]
+    lines.append(download_links(page, config))
+    header = "\n\n".join(line for line in lines if line)
+    title = _H1.search(markdown)
+    at = title.end() if title else 0
+    return f"{markdown[:at]}\n\n{header}\n\n{markdown[at:].lstrip()}"
+
+
 #: The figures of the page being built, by page source path, between the two hooks.
 _PAGE_FIGURES: dict[str, list[tuple[str, list[str]]]] = {}
 
 
-def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
+    markdown = stamp_page(markdown, page, config)
     markdown, captions = mark_figures(show_skips(markdown))
     if captions:
         path = Path(page.file.abs_src_path)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.collect import ROOT, pages
+from harness.downloads import page_script
 from harness.evaluators import Parsed
 from harness.fences import runnable_code
 from harness.mkdocs_hooks import show_skips
@@ -168,3 +169,22 @@ def test_skip_for_one_pass_names_the_pass() -> None:
 def test_skip_shown_inside_a_code_block_is_left_as_text() -> None:
     markdown = '```markdown\n<!-- skip: next "an illustration" -->\n```\n'
     assert show_skips(markdown) == markdown
+
+
+def test_pages_offer_their_examples_as_script_and_notebook(site: Path) -> None:
+    page = ROOT / "docs" / "autograd" / "basics.md"
+    folder = built_page(site, page).parent
+    built = built_page(site, page).read_text(encoding="utf-8")
+    assert '<a href="basics.py" download>' in built and '<a href="basics.ipynb" download>' in built
+    assert (folder / "basics.py").read_text(encoding="utf-8") == page_script(page)
+    notebook = json.loads((folder / "basics.ipynb").read_text(encoding="utf-8"))
+    assert notebook["nbformat"] == 4
+    code = "".join(
+        "".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"
+    )
+    assert "grad_table(x=x, w=w, b=b, y=y, z=z)" in code
+
+
+def test_pages_carry_a_verified_on_stamp(site: Path) -> None:
+    built = built_page(site, ROOT / "docs" / "autograd" / "basics.md").read_text(encoding="utf-8")
+    assert '<p class="tensorkit-verified">' in built
