@@ -2,10 +2,13 @@
 
 Each submodule covers one topic of the documentation site and is used on its pages:
 
+* `tensorkit.creation`: reproducible random tensors on any device; `describe` a tensor.
+* `tensorkit.conversion`: tensors to NumPy, and whether two share memory.
+* `tensorkit.shape`: why a view is or is not possible, and a reshape that says if it copied.
 * `tensorkit.autograd`: inspect what autograd records about tensors.
 """
 
-from tensorkit import autograd
+from tensorkit import autograd, conversion, creation, shape
 
-__all__ = ["autograd"]
+__all__ = ["autograd", "conversion", "creation", "shape"]
 __version__ = "0.1.0"
