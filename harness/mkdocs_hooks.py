@@ -68,6 +68,14 @@ def add_copy_text(page_html: str) -> str:
     return _CODE_BLOCK.sub(replace, page_html)
 
 
+_BLANKLINE = re.compile(r'<span class="go">&lt;BLANKLINE&gt;</span>')
+
+
+def show_blank_lines(page_html: str) -> str:
+    """Show doctest's ``<BLANKLINE>`` marker as the empty line Python prints."""
+    return _BLANKLINE.sub("", page_html)
+
+
 def render_math(page_html: str) -> str:
     """Turn arithmatex's ``\\(..\\)`` and ``\\[..\\]`` markup into MathML."""
     page_html = _BLOCK_MATH.sub(
@@ -248,6 +256,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
 
 
 def on_page_content(html_text: str, page: Any, **_: Any) -> str:
-    html_text = render_math(add_copy_text(html_text))
+    # Copy text first: it is computed from the session as written, marker included.
+    html_text = show_blank_lines(render_math(add_copy_text(html_text)))
     figures = _PAGE_FIGURES.pop(page.file.src_uri, None)
     return insert_figures(html_text, figures) if figures else html_text

@@ -16,7 +16,7 @@ from harness.collect import ROOT, pages
 from harness.downloads import page_script
 from harness.evaluators import Parsed
 from harness.fences import runnable_code
-from harness.mkdocs_hooks import show_skips
+from harness.mkdocs_hooks import show_blank_lines, show_skips
 
 pytestmark = pytest.mark.site
 
@@ -188,3 +188,8 @@ def test_pages_offer_their_examples_as_script_and_notebook(site: Path) -> None:
 def test_pages_carry_a_verified_on_stamp(site: Path) -> None:
     built = built_page(site, ROOT / "docs" / "autograd" / "basics.md").read_text(encoding="utf-8")
     assert '<p class="tensorkit-verified">' in built
+
+
+def test_blankline_marker_is_shown_as_an_empty_line() -> None:
+    html = '<span class="go">a</span>\n<span class="go">&lt;BLANKLINE&gt;</span>\n'
+    assert show_blank_lines(html) == '<span class="go">a</span>\n\n'
