@@ -46,6 +46,7 @@ def reset_state(namespace: dict[str, Any]) -> None:
     torch.set_default_dtype(torch.float32)
     torch.set_printoptions(profile="default")  # type: ignore[no-untyped-call]  # torch leaves it unannotated
     torch.set_grad_enabled(True)
+    torch.set_warn_always(False)
     namespace["__name__"] = "__main__"
 
 
