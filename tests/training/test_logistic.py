@@ -1,0 +1,211 @@
+"""tensorkit.regression.logistic: the exact minimum of the penalised cross-entropy, checked."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tensorkit.regression import LogisticFit, fit_logistic, logistic, two_blobs
+
+
+def logistic_data(
+    n: int, d: int = 3, *, seed: int = 0, dtype: torch.dtype = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=generator, dtype=torch.float64)
+    weight = torch.linspace(-1.5, 1.0, d, dtype=torch.float64)
+    p = torch.sigmoid(X @ weight + 0.3)
+    y = (torch.rand(n, generator=generator, dtype=torch.float64) < p).double()
+    return X.to(dtype), y.to(dtype)
+
+
+def objective_gradient(
+    X: torch.Tensor, y: torch.Tensor, fit: LogisticFit, l2: float
+) -> torch.Tensor:
+    """The gradient of the penalised mean cross-entropy at the fit, by autograd in float64."""
+    weight = fit.weight.reshape(-1).double().requires_grad_()
+    bias = fit.bias.reshape(()).double().requires_grad_()
+    z = X.double() @ weight + bias
+    loss = F.binary_cross_entropy_with_logits(z, y.reshape(-1).double())
+    (loss + 0.5 * l2 * weight @ weight).backward()  # type: ignore[no-untyped-call]
+    assert weight.grad is not None and bias.grad is not None
+    return torch.cat([weight.grad, bias.grad.reshape(1)])
+
+
+@pytest.mark.parametrize("n", [200, 40_000])  # the second starts from a subsample's fit
+@pytest.mark.parametrize("l2", [0.0, 1e-2])
+def test_float64_fit_is_a_stationary_point(n: int, l2: float) -> None:
+    X, y = logistic_data(n)
+    fit = fit_logistic(X, y, l2=l2)
+    assert objective_gradient(X, y, fit, l2).abs().max() < 1e-10
+
+
+@pytest.mark.parametrize("shift", [0.0, 100.0])
+def test_float32_fit_matches_the_float64_fit_of_the_same_data(shift: float) -> None:
+    X, y = logistic_data(40_000, d=5, dtype=torch.float32)
+    X = X + shift
+    single = fit_logistic(X, y, l2=1e-4)
+    exact = fit_logistic(X.double(), y.double(), l2=1e-4)
+    torch.testing.assert_close(single.weight.double(), exact.weight, rtol=0, atol=1e-5)
+    # The bias is about 100 times the weights here: float32 keeps it to about 1e-5.
+    assert abs(single.bias.item() - exact.bias.item()) < 1e-5 * max(1.0, shift)
+    assert abs(single.loss - exact.loss) < 1e-6
+
+
+def test_matches_scikit_learn_with_the_same_penalty() -> None:
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    X, y = logistic_data(2000, d=4)
+    C = 0.5
+    fit = fit_logistic(X, y, l2=1 / (C * len(X)))
+    model = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X.numpy(), y.numpy())
+    torch.testing.assert_close(fit.weight, torch.from_numpy(model.coef_[0]), rtol=0, atol=1e-6)
+    assert abs(fit.bias.item() - model.intercept_[0]) < 1e-6
+
+
+def test_loss_is_the_mean_cross_entropy_without_the_penalty() -> None:
+    X, y = logistic_data(300)
+    fit = fit_logistic(X, y, l2=0.1)
+    expected = F.binary_cross_entropy(fit.probability(X), y).item()
+    assert abs(fit.loss - expected) < 1e-12
+    assert 1 <= fit.iterations < 20
+
+
+def test_shapes_follow_the_labels() -> None:
+    X, y = logistic_data(100, d=3, dtype=torch.float32)
+    flat = fit_logistic(X, y)
+    assert flat.weight.shape == (3,) and flat.bias.shape == ()
+    column = fit_logistic(X, y[:, None])
+    assert column.weight.shape == (1, 3) and column.bias.shape == (1,)
+    torch.testing.assert_close(column.weight[0], flat.weight)
+    assert column.probability(X).shape == (100, 1) and flat.probability(X).shape == (100,)
+    assert flat.weight.dtype == flat.bias.dtype == torch.float32
+
+
+def test_inputs_are_not_modified() -> None:
+    X, y = logistic_data(30_000, dtype=torch.float32)
+    X_before, y_before = X.clone(), y.clone()
+    fit_logistic(X, y)
+    fit_logistic(X.double(), y.double())
+    assert torch.equal(X, X_before) and torch.equal(y, y_before)
+
+
+def test_separable_data_need_a_penalty() -> None:
+    X, y = two_blobs(100, center=4.0, seed=0)
+    with pytest.raises(ValueError, match=r"a plane separates the two classes.*pass l2 > 0"):
+        fit_logistic(X, y)
+    fit = fit_logistic(X, y, l2=1e-3)
+    assert ((fit.probability(X) > 0.5).float() == y).all()
+
+
+def test_collinear_features_need_a_penalty() -> None:
+    X, y = logistic_data(200, d=2)
+    X = torch.cat([X, X[:, :1] - 2 * X[:, 1:]], dim=1)
+    with pytest.raises(ValueError, match=r"argument 'X' has linearly dependent or constant"):
+        fit_logistic(X, y)
+    fit_logistic(X, y, l2=1e-3)
+
+
+def test_too_few_iterations_warn() -> None:
+    X, y = logistic_data(200)
+    with pytest.warns(RuntimeWarning, match=r"did not converge in max_iter=1 Newton steps"):
+        fit_logistic(X, y, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_logistic(X, y, max_iter=100)
+
+
+def test_the_subsample_start_does_not_change_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = logistic_data(40_000, dtype=torch.float64)
+    warm = fit_logistic(X, y)
+    monkeypatch.setattr(logistic, "WARM_START_MIN", 10**9)
+    cold = fit_logistic(X, y)
+    torch.testing.assert_close(warm.weight, cold.weight, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "kwargs", "error", "message"),
+    [
+        ("X", torch.ones(2), {}, TypeError, "'X' must be a torch.Tensor, got str"),
+        (torch.ones(4, 2), [0.0, 1.0, 0.0, 1.0], {}, TypeError, "'y' must be a torch.Tensor"),
+        (
+            torch.ones(4, 2, dtype=torch.int32),
+            torch.ones(4),
+            {},
+            TypeError,
+            "'X' must be a floating tensor",
+        ),
+        (
+            torch.ones(4, 2),
+            torch.tensor([0, 1, 0, 1]),
+            {},
+            TypeError,
+            "'y' must have X's dtype torch.float32, got torch.int64",
+        ),
+        (torch.ones(4, 2), torch.ones(5), {}, ValueError, "X has 4, y has 5 samples"),
+        (torch.ones(0, 2), torch.ones(0), {}, ValueError, "'X' is empty"),
+        (torch.ones(4, 2), torch.ones(4, 2), {}, ValueError, r"must be \(samples,\) or"),
+        (
+            torch.ones(4, 2),
+            torch.tensor([0.0, 1.0, 2.0, 1.0]),
+            {},
+            ValueError,
+            "only the labels 0 and 1, got 2.0",
+        ),
+        (
+            torch.ones(4, 2),
+            torch.tensor([-1.0, 1.0, -1.0, 1.0]),
+            {},
+            ValueError,
+            r"got -1.0; for labels such as -1/1 use \(y > 0\)",
+        ),
+        (
+            torch.ones(4, 2),
+            torch.tensor([0.0, float("nan"), 1.0, 1.0]),
+            {},
+            ValueError,
+            "only the labels 0 and 1, got nan",
+        ),
+        (torch.ones(4, 2), torch.ones(4), {}, ValueError, "holds only the label 1"),
+        (
+            torch.tensor([[0.0], [float("inf")], [1.0], [2.0]]),
+            torch.tensor([0.0, 1.0, 0.0, 1.0]),
+            {},
+            ValueError,
+            r"'X' holds NaN or infinite values, the first at index \(1, 0\)",
+        ),
+        (
+            torch.rand(4, 2),
+            torch.tensor([0.0, 1.0, 0.0, 1.0]),
+            {"l2": -1.0},
+            ValueError,
+            "'l2' must be a finite number at least 0",
+        ),
+        (
+            torch.rand(4, 2),
+            torch.tensor([0.0, 1.0, 0.0, 1.0]),
+            {"tol": 0.0},
+            ValueError,
+            "'tol' must be a finite number above 0",
+        ),
+        (
+            torch.rand(4, 2),
+            torch.tensor([0.0, 1.0, 0.0, 1.0]),
+            {"max_iter": 0},
+            ValueError,
+            "'max_iter' must be at least 1",
+        ),
+    ],
+)
+def test_bad_input(
+    X: object, y: object, kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    keep = [t.clone() for t in (X, y) if isinstance(t, torch.Tensor)]
+    with pytest.raises(error, match=rf"fit_logistic\(\) .*{message}"):
+        fit_logistic(X, y, **kwargs)  # type: ignore[arg-type]
+    after = [t for t in (X, y) if isinstance(t, torch.Tensor)]
+    for before, now in zip(keep, after, strict=True):  # nothing was changed in place
+        torch.testing.assert_close(now, before, rtol=0, atol=0, equal_nan=True)
