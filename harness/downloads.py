@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sybil import Example
+from sybil.evaluators.skip import If
 
 from harness.collect import ROOT, pages
 from harness.evaluators import Parsed
@@ -59,10 +60,17 @@ def _session_code(source: str) -> str:
 
 
 def _skip_reason(example: Example) -> str | None:
+    """Why the next example is left out of a download, which a reader runs on the CPU."""
     action, reason = example.parsed
-    if action != "next" or not reason or reason.lstrip().startswith("if"):
-        return None  # a skip for one pass only: the example runs on the CPU
-    return str(reason).strip().strip("\"'")
+    if action != "next" or not reason:
+        return None
+    argument = str(reason).strip()
+    if argument.startswith("if"):
+        # A skip for one pass: left out only if that pass is the cpu one, as the
+        # harness decides it, evaluating the condition with `device`.
+        decision = eval("if_" + argument[2:], {"if_": If(argument[2:]), "device": "cpu"})
+        return None if decision is None else str(decision)
+    return argument.strip("\"'")
 
 
 def page_blocks(page: Path) -> list[Block]:

@@ -21,9 +21,10 @@ from harness.fences import runnable_code
 BIN = Path(sys.executable).parent
 #: Longest line of code a page shows without a scroll bar, prompt included.
 PAGE_CODE_WIDTH = 79
-#: Rules that do not fit sessions: a bare expression shows its value, a later session
-#: may import again to stand alone, and imports follow the prose, not the file's top.
-SESSION_IGNORES = "B018,F811,E402,E501"
+#: Rules that do not fit sessions: a bare expression or comparison shows its value, a
+#: later session may import again to stand alone, and imports follow the prose, not the
+#: file's top.
+SESSION_IGNORES = "B015,B018,F811,E402,E501"
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
