@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,22 +32,6 @@ _CSS_URL = re.compile(r"url\((?P<url>[^)]+)\)|@import\s+[\"'](?P<import>[^\"']+)
 def is_remote(url: str) -> bool:
     url = url.strip("\"' ")
     return url.startswith(("http://", "https://", "//"))
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    return out
 
 
 def built_page(site: Path, page: Path) -> Path:
