@@ -1,10 +1,10 @@
-"""Autograd on a squared error: the gradient of the loss for a weight and a bias."""
+"""Autograd on a squared error: the loss's gradient for a weight and a bias."""
 
 import torch
 
 x = torch.tensor(5.0)  # the input
 target = torch.tensor(0.0)  # what the model should output
-w = torch.tensor(1.0, requires_grad=True)  # parameters: leaves that require grad
+w = torch.tensor(1.0, requires_grad=True)  # parameters: leaves, tracked
 b = torch.tensor(3.0, requires_grad=True)
 
 z = x * w + b  # the model's output, 8.
