@@ -50,10 +50,11 @@ def reset_state(namespace: dict[str, Any]) -> None:
     namespace["__name__"] = "__main__"
 
 
-def pages(device: str, root: Path = ROOT) -> Sybil:
-    """Python fences in ``docs/**/*.md``."""
+def pages(device: str, root: Path = ROOT, render_figures: bool = False) -> Sybil:
+    """Python fences in ``docs/**/*.md``; ``render_figures`` keeps figures as SVG."""
+    fences = PythonFenceParser(device, root / "snippets", render_figures)
     return Sybil(
-        parsers=[ReasonedSkipParser(device), PythonFenceParser(device, root / "snippets")],
+        parsers=[ReasonedSkipParser(device), fences],
         path=str(root / "docs"),
         pattern="*.md",
         setup=reset_state,
@@ -136,7 +137,7 @@ def draw_page_figures(path: Path) -> list[tuple[int, list[str]]]:
     The result lists, in page order, each figure fence's line and its figures as SVG.
     Any example that fails raises, so a page whose code is broken does not build.
     """
-    sybil = pages("cpu")
+    sybil = pages("cpu", render_figures=True)
     fences = next(parser for parser in sybil.parsers if isinstance(parser, PythonFenceParser))
     figure_evaluator = fences.evaluators["figure"]
     assert isinstance(figure_evaluator, FigureEvaluator)

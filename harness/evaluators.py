@@ -178,8 +178,10 @@ class FigureEvaluator:
     the site build to show (see :func:`harness.collect.draw_page_figures`).
     """
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, render: bool = False) -> None:
         self.device = device
+        #: Whether to keep each figure as SVG (for the site), or only check it was drawn.
+        self.render = render
         self.drawn: dict[tuple[str, int], list[str]] = {}
 
     def __call__(self, example: Example) -> str | None:
@@ -187,7 +189,7 @@ class FigureEvaluator:
         first_line = example.line + parsed.line_offset
         code = _compile(parsed.body.source, example.path, first_line)
         with device_pass(self.device):
-            figures, printed = capture_figures(code, example.namespace)
+            figures, printed = capture_figures(code, example.namespace, self.render)
         where = f"{display_path(example.path)}:{first_line}"
         if printed:
             return f"{where}: this figure's code printed output the page does not show:\n{printed}"

@@ -47,13 +47,13 @@ class PythonFenceParser:
     ``figure="caption"`` must draw a figure; any other is run as plain code.
     """
 
-    def __init__(self, device: str, snippets: Path) -> None:
+    def __init__(self, device: str, snippets: Path, render_figures: bool = False) -> None:
         self.lexer = RawFencedCodeBlockLexer(info_pattern=_ANY_INFO)
         self.evaluators: dict[str, Evaluator] = {
             "doctest": DoctestEvaluator(device),
             "code": CodeEvaluator(device),
             "include": IncludeEvaluator(snippets),
-            "figure": FigureEvaluator(device),
+            "figure": FigureEvaluator(device, render=render_figures),
         }
 
     def __call__(self, document: Document) -> Iterable[Region]:
