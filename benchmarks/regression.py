@@ -48,17 +48,27 @@ def synchronize(device: torch.device) -> None:
 def medians(
     methods: dict[str, Callable[[], Any]], repeat: int, device: torch.device
 ) -> dict[str, float]:
-    """Median seconds of each method, the methods taking turns ``repeat`` times."""
+    """Median seconds of each method over ``repeat`` calls, the methods taking turns.
+
+    Turns are blocks of calls, not single calls: right after scikit-learn returns, its
+    BLAS threads keep spinning for a while, and on a small machine a torch call made in
+    that moment competes with them for the cores (and the other way round). Two rounds
+    of blocks, the second in reverse order, share out any drift of the machine's speed.
+    """
     for method in methods.values():  # warm-up: first calls pay for lazy initialisation
         method()
     times: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeat):
-        for name, method in methods.items():
-            synchronize(device)
-            start = time.perf_counter()
-            method()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
+    order = list(methods)
+    for names in (order, order[::-1]):
+        for name in names:
+            method = methods[name]
+            method()  # let the previous method's threads go quiet
+            for _ in range((repeat + 1) // 2):
+                synchronize(device)
+                start = time.perf_counter()
+                method()
+                synchronize(device)
+                times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
