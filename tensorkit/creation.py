@@ -12,7 +12,7 @@ drawing never disturbs the global generator that ``torch.manual_seed`` controls.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -129,6 +129,25 @@ def _place(drawn: torch.Tensor, device: torch.device, requires_grad: bool) -> to
     return placed.requires_grad_(requires_grad)
 
 
+def _seeded_float(
+    draw: Callable[..., torch.Tensor],
+    function: str,
+    shape: Sequence[int],
+    seed: int,
+    dtype: torch.dtype,
+    device: str | torch.device | None,
+    requires_grad: bool,
+) -> torch.Tensor:
+    """Check the arguments of a seeded floating draw, draw on the CPU, then place it."""
+    size = _check_shape(shape, function)
+    generator = _generator(_check_seed(seed, function))
+    dtype = _check_dtype(dtype, function, floating=True)
+    target = _check_device(device, function)
+    flag = _check_flag(requires_grad, function)
+    drawn = draw(size, generator=generator, dtype=dtype, device="cpu")
+    return _place(drawn, target, flag)
+
+
 def seeded_randn(
     shape: Sequence[int],
     *,
@@ -167,14 +186,7 @@ def seeded_randn(
         >>> torch.equal(seeded_randn((2, 3), seed=0).cpu(), torch.randn(2, 3, generator=g))
         True
     """
-    function = "seeded_randn"
-    size = _check_shape(shape, function)
-    generator = _generator(_check_seed(seed, function))
-    dtype = _check_dtype(dtype, function, floating=True)
-    target = _check_device(device, function)
-    flag = _check_flag(requires_grad, function)
-    drawn = torch.randn(size, generator=generator, dtype=dtype, device="cpu")
-    return _place(drawn, target, flag)
+    return _seeded_float(torch.randn, "seeded_randn", shape, seed, dtype, device, requires_grad)
 
 
 def seeded_rand(
@@ -211,14 +223,7 @@ def seeded_rand(
         tensor([[0.4963, 0.7682],
                 [0.0885, 0.1320]])
     """
-    function = "seeded_rand"
-    size = _check_shape(shape, function)
-    generator = _generator(_check_seed(seed, function))
-    dtype = _check_dtype(dtype, function, floating=True)
-    target = _check_device(device, function)
-    flag = _check_flag(requires_grad, function)
-    drawn = torch.rand(size, generator=generator, dtype=dtype, device="cpu")
-    return _place(drawn, target, flag)
+    return _seeded_float(torch.rand, "seeded_rand", shape, seed, dtype, device, requires_grad)
 
 
 def seeded_randint(

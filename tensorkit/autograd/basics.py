@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from tensorkit.autograd._checks import check_named_tensors
+
 #: Gradients with more elements than this are summarised by their shape in the table.
 MAX_SHOWN_ELEMENTS = 8
 
@@ -123,15 +125,5 @@ def grad_table(**tensors: torch.Tensor) -> GradTable:
         x     False          True     None          None
         y     True           False    MulBackward0  None (non-leaf)
     """
-    if not tensors:
-        raise ValueError(
-            "grad_table() needs at least one tensor, passed by name: grad_table(w=w, x=x)"
-        )
-    for name, value in tensors.items():
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f"grad_table() argument {name!r} must be a torch.Tensor, got "
-                f"{type(value).__name__} ({value!r}); pass the tensor itself, e.g. "
-                f"grad_table({name}=torch.tensor(...))"
-            )
+    check_named_tensors(tensors, "grad_table")
     return GradTable(GradInfo.of(name, tensor) for name, tensor in tensors.items())

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from tensorkit.autograd._checks import check_named_tensors
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -154,7 +156,7 @@ def trace_graph(**tensors: torch.Tensor) -> ComputationGraph:
         #1 = AddBackward0(w)
         y = MulBackward0(a, #1)
     """
-    _check_tensors(tensors, "trace_graph")
+    check_named_tensors(tensors, "trace_graph")
     return _Tracer(tensors).graph()
 
 
@@ -192,7 +194,7 @@ def draw_graph(**tensors: torch.Tensor) -> Figure:
         >>> import matplotlib.pyplot as plt
         >>> plt.close(figure)
     """
-    _check_tensors(tensors, "draw_graph")
+    check_named_tensors(tensors, "draw_graph")
     graph = _Tracer(tensors).graph()
     if len(graph.nodes) > MAX_DRAWN_NODES:
         raise ValueError(
@@ -201,20 +203,6 @@ def draw_graph(**tensors: torch.Tensor) -> Figure:
             "it as text, or name tensors closer to the leaves"
         )
     return _draw(graph)
-
-
-def _check_tensors(tensors: dict[str, Any], caller: str) -> None:
-    if not tensors:
-        raise ValueError(
-            f"{caller}() needs at least one tensor, passed by name: {caller}(w=w, y=y)"
-        )
-    for name, value in tensors.items():
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f"{caller}() argument {name!r} must be a torch.Tensor, got "
-                f"{type(value).__name__} ({value!r}); pass the tensor itself, e.g. "
-                f"{caller}({name}=torch.tensor(...))"
-            )
 
 
 class _Tracer:
