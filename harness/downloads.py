@@ -103,15 +103,15 @@ def page_title(page: Path) -> str:
     return match.group("title").strip() if match else page.stem
 
 
-def page_script(page: Path) -> str:
-    """The page's examples as one Python script."""
+def page_script(page: Path, blocks: list[Block] | None = None) -> str:
+    """The page's examples as one Python script; ``blocks`` if already read from it."""
     relative = page.relative_to(ROOT / "docs")
     lines = [
         f"# {page_title(page)}",
         f"# Every example of docs/{relative}, in page order, as the copy buttons copy them.",
         "",
     ]
-    for block in page_blocks(page):
+    for block in page_blocks(page) if blocks is None else blocks:
         if block.skipped_because:
             lines.append(
                 f"# (line {block.line}: left out, as in the tests: {block.skipped_because})"
@@ -123,7 +123,7 @@ def page_script(page: Path) -> str:
     return "\n".join(lines)
 
 
-def page_notebook(page: Path) -> dict[str, Any]:
+def page_notebook(page: Path, blocks: list[Block] | None = None) -> dict[str, Any]:
     """The page's examples as a Jupyter notebook (nbformat 4), one cell per example."""
 
     def cell(kind: str, text: str) -> dict[str, Any]:
@@ -140,7 +140,7 @@ def page_notebook(page: Path) -> dict[str, Any]:
 
     relative = page.relative_to(ROOT / "docs")
     cells = [cell("markdown", f"# {page_title(page)}\n\nThe examples of `docs/{relative}`.")]
-    for block in page_blocks(page):
+    for block in page_blocks(page) if blocks is None else blocks:
         if block.skipped_because:
             cells.append(cell("markdown", f"*Left out, as in the tests:* {block.skipped_because}"))
         else:
@@ -156,5 +156,5 @@ def page_notebook(page: Path) -> dict[str, Any]:
     }
 
 
-def notebook_json(page: Path) -> str:
-    return json.dumps(page_notebook(page), indent=1, ensure_ascii=False) + "\n"
+def notebook_json(page: Path, blocks: list[Block] | None = None) -> str:
+    return json.dumps(page_notebook(page, blocks), indent=1, ensure_ascii=False) + "\n"

@@ -213,12 +213,14 @@ def verified_stamp(documents: list[str], record: dict[str, Any]) -> str:
 def download_links(page: Any, config: Any) -> str:
     """Write the page's examples as a script and a notebook next to it; link them."""
     source = Path(page.file.abs_src_path)
-    if not any(block.code for block in page_blocks(source)):
+    # Running the page's parser once serves the check, the script and the notebook.
+    blocks = page_blocks(source)
+    if not any(block.code for block in blocks):
         return ""
     folder = Path(config["site_dir"]) / Path(page.file.dest_uri).parent
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{source.stem}.py").write_text(page_script(source), encoding="utf-8")
-    (folder / f"{source.stem}.ipynb").write_text(notebook_json(source), encoding="utf-8")
+    (folder / f"{source.stem}.py").write_text(page_script(source, blocks), encoding="utf-8")
+    (folder / f"{source.stem}.ipynb").write_text(notebook_json(source, blocks), encoding="utf-8")
     return (
         f'<p class="tensorkit-downloads">Download the examples: '
         f'<a href="{source.stem}.py" download>{source.stem}.py</a> · '
