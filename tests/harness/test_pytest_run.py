@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-from harness.collect import ROOT
-
-
-def make_project(tmp_path: Path, files: dict[str, str]) -> Path:
-    shutil.copytree(ROOT / "harness", tmp_path / "harness")
-    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "pytest.ini").write_text(
-        "[pytest]\ntestpaths = docs snippets\naddopts = -ra -p no:cacheprovider\n"
-        "filterwarnings = error\n"
-    )
-    for folder in ("docs", "snippets", "tensorkit"):
-        (tmp_path / folder).mkdir()
-    for relative, text in files.items():
-        (tmp_path / relative).write_text(textwrap.dedent(text).lstrip("\n"))
-    return tmp_path
+from tests.harness.projects import harness_project
 
 
 def run_pytest(project: Path, *options: str) -> subprocess.CompletedProcess[str]:
@@ -36,7 +20,7 @@ def run_pytest(project: Path, *options: str) -> subprocess.CompletedProcess[str]
 
 
 def test_good_page_passes_on_cpu_and_reports_the_cuda_pass(tmp_path: Path) -> None:
-    project = make_project(
+    project = harness_project(
         tmp_path,
         {"docs/good.md": "```pycon\n>>> import torch\n>>> torch.ones(2)\ntensor([1., 1.])\n```\n"},
     )
@@ -47,7 +31,7 @@ def test_good_page_passes_on_cpu_and_reports_the_cuda_pass(tmp_path: Path) -> No
 
 
 def test_bad_pages_fail_the_run_naming_file_and_line(tmp_path: Path) -> None:
-    project = make_project(
+    project = harness_project(
         tmp_path,
         {
             "docs/malformed.md": """

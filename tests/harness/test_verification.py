@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,19 +10,17 @@ from pathlib import Path
 from harness.collect import ROOT
 from harness.mkdocs_hooks import verified_stamp
 from harness.verification import content_hash, verified
+from tests.harness.projects import harness_project
 
 
 def make_project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "harness", tmp_path / "harness")
-    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "pytest.ini").write_text(
-        "[pytest]\ntestpaths = docs\naddopts = -p no:cacheprovider\n"
+    return harness_project(
+        tmp_path,
+        {
+            "docs/good.md": "```pycon\n>>> 1 + 1\n2\n```\n",
+            "docs/bad.md": "```pycon\n>>> 1 + 1\n3\n```\n",
+        },
     )
-    for folder in ("docs", "snippets", "tensorkit"):
-        (tmp_path / folder).mkdir()
-    (tmp_path / "docs" / "good.md").write_text("```pycon\n>>> 1 + 1\n2\n```\n")
-    (tmp_path / "docs" / "bad.md").write_text("```pycon\n>>> 1 + 1\n3\n```\n")
-    return tmp_path
 
 
 def run_pytest(project: Path, *options: str) -> None:
