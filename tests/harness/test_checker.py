@@ -1,4 +1,5 @@
-"""The output checker forgives the device suffix and the last printed digit, nothing more."""
+"""The cpu pass compares exactly; the cuda pass forgives the device and one unit in the
+last digit of a tensor's float elements, nothing more."""
 
 import pytest
 
@@ -15,7 +16,23 @@ def test_cpu_pass_compares_devices_as_printed() -> None:
     cpu = TensorOutputChecker("cpu")
     # Constructing a device needs no GPU, so a CPU run may print one: compared as is.
     assert not cpu.check_output("device(type='cpu')\n", "device(type='cuda', index=0)\n", 0)
-    assert cpu.check_output("tensor([0.1235])\n", "tensor([0.1234])\n", 0)
+
+
+@pytest.mark.parametrize(
+    ("want", "got"),
+    [
+        ("0.3", "0.30000000000000004"),  # 0.1 + 0.2
+        ("0.1", "0.10000000149011612"),  # torch.tensor(0.1).item()
+        ("0.7", "0.6666666666666666"),  # 2 / 3
+        ("tensor([0.1235])", "tensor([0.1234])"),
+        ("2.13.0", "2.13.1"),
+        ("ValueError: got -0.1", "ValueError: got -0.2"),
+        ("tensor(80.)", "tensor(80.0001)"),
+    ],
+)
+def test_cpu_pass_compares_exactly(want: str, got: str) -> None:
+    assert not TensorOutputChecker("cpu").check_output(want + "\n", got + "\n", 0)
+    assert TensorOutputChecker("cpu").check_output(got + "\n", got + "\n", 0)
 
 
 @pytest.mark.parametrize(
@@ -24,9 +41,8 @@ def test_cpu_pass_compares_devices_as_printed() -> None:
         ("tensor([5.])", "tensor([5.])"),
         ("tensor([0.1235])", "tensor([0.1234])"),  # last digit rounded the other way
         ("tensor([0.1235])", "tensor([0.1236])"),
-        ("tensor(80.)", "tensor(80.0001)"),  # a whole number that CUDA misses by a hair
         ("tensor(1.0000e-05)", "tensor(1.0001e-05)"),
-        ("tensor([0.])", "tensor([-0.])"),
+        ("(tensor([0.5000]), 'a')", "(tensor([0.5001]), 'a')"),
         (
             "tensor([5.], grad_fn=<AddBackward0>)",
             "tensor([5.], device='cuda:0', grad_fn=<AddBackward0>)",
@@ -45,6 +61,14 @@ def test_accepts_what_only_device_or_rounding_changes(want: str, got: str) -> No
     ("want", "got"),
     [
         ("tensor(80.)", "tensor(81.)"),  # a whole number must be that number
+        ("tensor(80.)", "tensor(80.0001)"),  # ... and printed as one
+        ("tensor([0.])", "tensor([-0.])"),
+        ("tensor([0.123])", "tensor([0.1234])"),  # the page may not show fewer digits
+        ("tensor([0.1234])", "tensor([0.123])"),
+        ("tensor(1.0000e-05)", "tensor(1.0000e-06)"),
+        ("0.1235", "0.1234"),  # a Python float, not a tensor element
+        ("torch 2.13.0", "torch 2.13.1"),
+        ("ValueError: got -0.1", "ValueError: got -0.2"),
         ("tensor([0.1235])", "tensor([0.1237])"),  # two units in the last place
         ("tensor(80.)", "tensor(80.5000)"),
         ("tensor(1.0000e-05)", "tensor(1.0000e-04)"),
