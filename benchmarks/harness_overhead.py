@@ -35,7 +35,7 @@ def plain_code(source: str) -> str:
     script goes on, as the harness does after checking the exception.
     """
     if not has_prompt(source):
-        return runnable_code(source)
+        return runnable_code(source, session=False)
     code = []
     for example in doctest.DocTestParser().get_examples(source):
         if example.exc_msg is None:

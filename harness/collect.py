@@ -7,26 +7,25 @@ its reason where no GPU is present.
 
 from __future__ import annotations
 
+import random
 import unittest
 from pathlib import Path
-from typing import Any
 
 import pytest
-import torch
 from sybil import Document, Example, Sybil
 from sybil.sybil import SybilCollection
 
 from harness.devices import cuda_available
+from harness.docstrings import DocstringsWithAttributes
 from harness.evaluators import FigureEvaluator
-from harness.parsers import (
-    DocstringSessionParser,
-    ProgramParser,
-    PythonFenceParser,
-    ReasonedSkipParser,
-)
+from harness.parsers import DocstringSessionParser, ProgramParser, PythonFenceParser
+from harness.paths import ROOT as ROOT  # where other modules have always found it
+from harness.skips import SkipDirectiveParser
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSES = ("cpu", "cuda")
+
+#: Every file extension mkdocs builds as a page (mkdocs.utils.markdown_extensions).
+PAGE_EXTENSIONS = (".md", ".markdown", ".mdown", ".mkdn", ".mkd")
 
 #: Why the cuda pass did not run, shown in pytest's summary of skips.
 NO_CUDA_REASON = (
@@ -35,40 +34,24 @@ NO_CUDA_REASON = (
 )
 
 
-def reset_state(namespace: dict[str, Any]) -> None:
-    """Start each document as a fresh interpreter would, whatever ran before it.
-
-    The random generators get an unpredictable seed: an example that prints random numbers
-    without seeding them itself then fails every time, instead of passing by luck of the
-    order in which documents ran.
-    """
-    torch.seed()
-    torch.set_default_dtype(torch.float32)
-    torch.set_printoptions(profile="default")  # type: ignore[no-untyped-call]  # torch leaves it unannotated
-    torch.set_grad_enabled(True)
-    torch.set_warn_always(False)
-    namespace["__name__"] = "__main__"
-
-
 def pages(device: str, root: Path = ROOT, render_figures: bool = False) -> Sybil:
-    """Python fences in ``docs/**/*.md``; ``render_figures`` keeps figures as SVG."""
+    """Python fences in every page under ``docs/``; ``render_figures`` keeps figures as SVG."""
     fences = PythonFenceParser(device, root / "snippets", render_figures)
     return Sybil(
-        parsers=[ReasonedSkipParser(device), fences],
+        parsers=[SkipDirectiveParser(device), fences],
         path=str(root / "docs"),
-        pattern="*.md",
-        setup=reset_state,
+        patterns=[f"*{extension}" for extension in PAGE_EXTENSIONS],
         name=device,
     )
 
 
 def docstrings(device: str, root: Path = ROOT) -> Sybil:
-    """``>>>`` sessions in tensorkit's docstrings."""
+    """``>>>`` sessions in tensorkit's docstrings, attribute docstrings included."""
     return Sybil(
         parsers=[DocstringSessionParser(device)],
         path=str(root / "tensorkit"),
         pattern="*.py",
-        setup=reset_state,
+        document_types={".py": DocstringsWithAttributes},
         name=device,
     )
 
@@ -79,18 +62,17 @@ def snippets(device: str, root: Path = ROOT) -> Sybil:
         parsers=[ProgramParser(device)],
         path=str(root / "snippets"),
         pattern="*.py",
-        setup=reset_state,
         # A snippet is a program, not a module whose docstrings hold the examples.
         document_types={".py": Document},
         name=device,
     )
 
 
-def sybils() -> SybilCollection:
+def sybils(root: Path = ROOT) -> SybilCollection:
     """Every example source, once per pass."""
     collection = SybilCollection()
     for device in PASSES:
-        collection.extend([pages(device), docstrings(device), snippets(device)])
+        collection.extend([pages(device, root), docstrings(device, root), snippets(device, root)])
     return collection
 
 
@@ -149,3 +131,26 @@ def draw_page_figures(path: Path) -> list[tuple[int, list[str]]]:
         for (drawn_path, line), figures in figure_evaluator.drawn.items()
         if drawn_path == str(path)
     )
+
+
+def shuffle_documents(items: list[pytest.Item], seed: int) -> None:
+    """Run the documents in an order drawn from ``seed``, each one's examples in order.
+
+    Each document starts from a fresh interpreter's state (:mod:`harness.isolation`), so
+    any order must pass; a shuffled one proves it. Other tests keep their place before the
+    documents, except those marked ``after_documents``, which check what the documents'
+    run recorded and so come last.
+    """
+    documents: dict[pytest.Collector, list[pytest.Item]] = {}
+    before: list[pytest.Item] = []
+    after: list[pytest.Item] = []
+    for item in items:
+        if device_of(item) is not None and item.parent is not None:
+            documents.setdefault(item.parent, []).append(item)
+        elif item.get_closest_marker("after_documents") is not None:
+            after.append(item)
+        else:
+            before.append(item)
+    order = list(documents)
+    random.Random(seed).shuffle(order)
+    items[:] = before + [item for document in order for item in documents[document]] + after

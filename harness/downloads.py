@@ -17,12 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sybil import Example
-from sybil.evaluators.skip import If
-
 from harness.collect import ROOT, pages
-from harness.evaluators import Parsed
 from harness.fences import runnable_code, strip_directives
+from harness.skips import SkipDirective
 
 _TITLE = re.compile(r"^#\s+(?P<title>.+)$", re.MULTILINE)
 _EXCEPTION_NAME = re.compile(r"^(?P<name>[\w.]+)(?::|$)")
@@ -59,18 +56,11 @@ def _session_code(source: str) -> str:
     return "".join(parts)
 
 
-def _skip_reason(example: Example) -> str | None:
+def _skip_reason(directive: SkipDirective) -> str | None:
     """Why the next example is left out of a download, which a reader runs on the CPU."""
-    action, reason = example.parsed
-    if action != "next" or not reason:
+    if directive.action != "next" or not directive.applies_to("cpu"):
         return None
-    argument = str(reason).strip()
-    if argument.startswith("if"):
-        # A skip for one pass: left out only if that pass is the cpu one, as the
-        # harness decides it, evaluating the condition with `device`.
-        decision = eval("if_" + argument[2:], {"if_": If(argument[2:]), "device": "cpu"})
-        return None if decision is None else str(decision)
-    return argument.strip("\"'")
+    return directive.reason
 
 
 def page_blocks(page: Path) -> list[Block]:
@@ -79,8 +69,8 @@ def page_blocks(page: Path) -> list[Block]:
     skip_next: str | None = None
     for example in pages("cpu").parse(page).examples():
         parsed = example.parsed
-        if not isinstance(parsed, Parsed):
-            skip_next = _skip_reason(example)
+        if isinstance(parsed, SkipDirective):
+            skip_next = _skip_reason(parsed)
             continue
         body = parsed.body
         if skip_next is not None:
@@ -90,11 +80,12 @@ def page_blocks(page: Path) -> list[Block]:
             programs = [
                 (ROOT / "snippets" / path).read_text(encoding="utf-8") for path in body.includes
             ]
-            blocks.append(Block(example.line, "".join(runnable_code(p) for p in programs)))
+            code = "".join(runnable_code(program, session=False) for program in programs)
+            blocks.append(Block(example.line, code))
         elif body.kind == "doctest":
             blocks.append(Block(example.line, _session_code(body.source)))
         else:
-            blocks.append(Block(example.line, runnable_code(body.source)))
+            blocks.append(Block(example.line, runnable_code(body.source, session=False)))
     return blocks
 
 

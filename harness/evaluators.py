@@ -26,8 +26,8 @@ from harness.checker import TensorOutputChecker
 from harness.devices import device_pass
 from harness.fences import OUTPUT_COMMENT, FenceBody
 from harness.figures import capture_figures
-
-ROOT = Path(__file__).resolve().parent.parent
+from harness.isolation import run_example
+from harness.paths import display_path as display_path  # re-exported for the parsers
 
 
 @dataclass(frozen=True)
@@ -41,30 +41,97 @@ class Parsed:
 
     body: FenceBody
     line_offset: int
-
-
-def display_path(path: str) -> str:
-    """The path as a maintainer would type it: relative to the repository when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return path
+    #: A docstring's Examples section may hold prose between its examples, which
+    #: mkdocstrings shows as text; a page's ``pycon`` fence may not.
+    prose_between_examples: bool = False
 
 
 _DOCTEST_ERROR_LINE = re.compile(r"^line (\d+) of the docstring for \S+")
 
+#: The doctest directives a session may use: none hides a value or skips an example.
+ALLOWED_DIRECTIVES = frozenset({"NORMALIZE_WHITESPACE", "REPORT_NDIFF", "REPORT_UDIFF"})
+_DIRECTIVE_NAMES = {flag: name for name, flag in doctest.OPTIONFLAGS_BY_NAME.items()}
 
-def parse_doctest(source: str, path: str, first_line: int) -> list[doctest.Example]:
-    """Split a session into doctest examples, naming file and line if it is malformed."""
+
+def output_comment_lines(code: str) -> list[int]:
+    """The 0-based lines of ``code`` that hold a ``#>`` comment (a program's output)."""
+    readline = io.StringIO(code).readline
     try:
-        return doctest.DocTestParser().get_examples(source, display_path(path))
+        return [
+            token.start[0] - 1
+            for token in tokenize.generate_tokens(readline)
+            if token.type == tokenize.COMMENT and token.string.startswith("#>")
+        ]
+    except (tokenize.TokenError, SyntaxError):
+        return []  # code that does not tokenize fails to compile, with its own message
+
+
+def _session_lines(session: doctest.Example) -> range:
+    shown = session.source.count("\n") + session.want.count("\n")
+    return range(session.lineno, session.lineno + shown)
+
+
+def _check_session(
+    examples: list[doctest.Example], source: str, name: str, first: int, prose: bool
+) -> None:
+    # Every line a reader sees as code or output must be code or output doctest compares.
+    covered = {line for session in examples for line in _session_lines(session)}
+    for number, text in enumerate(source.splitlines()):
+        if not prose and text.strip() and number not in covered:
+            raise ValueError(
+                f"{name}:{first + number}: this line is shown but belongs to no example, so "
+                f"nothing checks it: {text.strip()!r}. Put output directly under its >>> "
+                "line (an empty output line is written <BLANKLINE>), prose outside the fence"
+            )
+    for session in examples:
+        at = f"{name}:{first + session.lineno}"
+        for flag in session.options:
+            directive = _DIRECTIVE_NAMES.get(flag, str(flag))
+            if directive not in ALLOWED_DIRECTIVES:
+                raise ValueError(
+                    f"{at}: '# doctest: +{directive}' is not allowed: it would hide what the "
+                    f"code prints. Allowed: {', '.join(sorted(ALLOWED_DIRECTIVES))}; show the "
+                    "whole output instead"
+                )
+        if comments := output_comment_lines(session.source):
+            raise ValueError(
+                f"{name}:{first + session.lineno + comments[0]}: a '#>' comment in a session "
+                "is never checked; show output under the >>> line instead"
+            )
+        if session.exc_msg is not None:
+            lines = session.want.splitlines()
+            stack = lines[1 : len(lines) - len(session.exc_msg.splitlines())]
+            for offset, text in enumerate(stack, start=1):
+                if text.strip() != "...":
+                    line = first + session.lineno + session.source.count("\n") + offset
+                    raise ValueError(
+                        f"{name}:{line}: doctest ignores traceback lines, so this one is "
+                        f"never checked: {text.strip()!r}. Write the traceback as "
+                        "'Traceback (most recent call last):', '  ...' and the error line"
+                    )
+
+
+def parse_doctest(
+    source: str, path: str, first_line: int, prose_between_examples: bool = False
+) -> list[doctest.Example]:
+    """Split a session into doctest examples; check that it shows nothing unchecked.
+
+    Raises ValueError naming the file and line for a malformed session, a line that
+    belongs to no example, a forbidden directive, a ``#>`` comment or a traceback line
+    doctest would not compare.
+    """
+    name = display_path(path)
+    try:
+        examples = doctest.DocTestParser().get_examples(source, name)
     except ValueError as error:
         # doctest counts lines from the start of the session; say where that is in the file.
         message = str(error)
         match = _DOCTEST_ERROR_LINE.match(message)
         line = first_line + int(match.group(1)) - 1 if match else first_line
         detail = message[match.end() :].lstrip() if match else message
-        raise ValueError(f"{display_path(path)}:{line}: malformed doctest {detail}") from None
+        raise ValueError(f"{name}:{line}: malformed doctest {detail}") from None
+    _check_session(examples, source, name, first_line, prose_between_examples)
+    return examples
 
 
 @dataclass(frozen=True)
@@ -120,9 +187,14 @@ class DoctestEvaluator:
         self.outcomes: list[Outcome] = []
 
     def __call__(self, example: Example) -> str | None:
+        return run_example(example, self.device, self._evaluate)
+
+    def _evaluate(self, example: Example) -> str | None:
         parsed: Parsed = example.parsed
         first_line = example.line + parsed.line_offset
-        examples = parse_doctest(parsed.body.source, example.path, first_line)
+        examples = parse_doctest(
+            parsed.body.source, example.path, first_line, parsed.prose_between_examples
+        )
         name = display_path(example.path)
         # Sybil's DocTest runs in the namespace itself instead of a copy, so names defined
         # by one example are there for the next, as in a reader's session.
@@ -155,6 +227,9 @@ class CodeEvaluator:
         self.device = device
 
     def __call__(self, example: Example) -> str | None:
+        return run_example(example, self.device, self._evaluate)
+
+    def _evaluate(self, example: Example) -> str | None:
         parsed: Parsed = example.parsed
         first_line = example.line + parsed.line_offset
         code = _compile(parsed.body.source, example.path, first_line)
@@ -185,6 +260,9 @@ class FigureEvaluator:
         self.drawn: dict[tuple[str, int], list[str]] = {}
 
     def __call__(self, example: Example) -> str | None:
+        return run_example(example, self.device, self._evaluate)
+
+    def _evaluate(self, example: Example) -> str | None:
         parsed: Parsed = example.parsed
         first_line = example.line + parsed.line_offset
         code = _compile(parsed.body.source, example.path, first_line)
@@ -205,10 +283,14 @@ class FigureEvaluator:
 class IncludeEvaluator:
     """Check that a fence's ``--8<--`` includes name snippet programs the harness runs."""
 
-    def __init__(self, snippets: Path) -> None:
+    def __init__(self, device: str, snippets: Path) -> None:
+        self.device = device
         self.snippets = snippets
 
     def __call__(self, example: Example) -> str | None:
+        return run_example(example, self.device, self._evaluate)
+
+    def _evaluate(self, example: Example) -> str | None:
         parsed: Parsed = example.parsed
         missing = [
             include
@@ -294,9 +376,11 @@ class ProgramEvaluator:
         self.outcomes: list[Outcome] = []
 
     def __call__(self, example: Example) -> str | None:
+        return run_example(example, self.device, self._evaluate)
+
+    def _evaluate(self, example: Example) -> str | None:
         path = example.path
         name = display_path(path)
-        example.namespace.setdefault("__name__", "__main__")
         self.outcomes = []
         failures: list[str] = []
         # Every group runs even after a mismatch: the code ran fine, only its output

@@ -14,8 +14,17 @@ from typing import Literal
 from sybil import Document
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
 
-#: Fence languages that hold Python. Matched case-insensitively.
-PYTHON_LANGUAGES = frozenset({"python", "py", "python3", "py3", "pycon", "ipython", "ipython3"})
+#: Fence languages of plain Python code, run as a program. Matched case-insensitively.
+CODE_LANGUAGES = frozenset({"python", "py", "python3", "py3"})
+#: Fence languages of an interactive session: ``>>>`` lines and their output.
+SESSION_LANGUAGES = frozenset({"pycon"})
+#: Languages that highlight as Python but that the harness cannot run as written: a page
+#: using one fails at collection, so no Python reaches readers untested.
+UNSUPPORTED_PYTHON_LANGUAGES = frozenset(
+    {"ipython", "ipython3", "ipythonconsole", "python2", "py2", "python-console", "pytb"}
+)
+#: Every fence language the harness treats as Python.
+PYTHON_LANGUAGES = CODE_LANGUAGES | SESSION_LANGUAGES | UNSUPPORTED_PYTHON_LANGUAGES
 
 #: A line that includes a snippet file (pymdownx.snippets), e.g. ``--8<-- "autograd/x.py"``.
 SNIPPET_INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<path>[^"]+)"[ \t]*$')
@@ -66,8 +75,13 @@ def is_python_info(info: str) -> bool:
     return fence_language(info) in PYTHON_LANGUAGES
 
 
+def is_session_info(info: str) -> bool:
+    """Tell whether a fence with this info string holds a ``>>>`` session."""
+    return fence_language(info) in SESSION_LANGUAGES
+
+
 def has_prompt(source: str) -> bool:
-    """Tell whether ``source`` is an interactive session (a doctest) rather than plain code."""
+    """Tell whether ``source`` has a ``>>>`` line (a docstring's Examples section does)."""
     return any(line.lstrip().startswith(">>>") for line in source.splitlines())
 
 
@@ -83,35 +97,35 @@ class FenceBody:
     caption: str = ""
 
 
-def classify(source: str, info: str = "") -> FenceBody:
-    """Classify a fence body as a doctest session, plain code, a figure, or an include.
+def classify(source: str, info: str) -> FenceBody:
+    """Classify a fence body, by its language, as a session, code, a figure, or an include.
 
-    A fence whose non-blank lines are all ``--8<--`` includes shows a snippet file; the
-    snippet is run as a program of its own, so the fence itself has nothing to run. A
-    fence with a ``figure="caption"`` attribute is code whose matplotlib figures the page
-    shows.
+    A ``pycon`` fence is a session; a ``python`` fence is code, even if a string in it
+    holds ``>>>`` lines. A fence whose non-blank lines are all ``--8<--`` includes shows a
+    snippet file; the snippet is run as a program of its own, so the fence itself has
+    nothing to run. A fence with a ``figure="caption"`` attribute is code whose
+    matplotlib figures the page shows.
     """
     caption = figure_caption(info)
     if caption is not None:
         return FenceBody("figure", source, caption=caption)
+    if is_session_info(info):
+        return FenceBody("doctest", source)
     lines = [line for line in source.splitlines() if line.strip()]
     includes = [SNIPPET_INCLUDE.match(line) for line in lines]
     if lines and all(includes):
         return FenceBody("include", source, tuple(m.group("path") for m in includes if m))
-    if has_prompt(source):
-        return FenceBody("doctest", source)
     return FenceBody("code", source)
 
 
-def runnable_code(source: str) -> str:
+def runnable_code(source: str, session: bool) -> str:
     """Return the code a reader should get from an example: no prompts, no output.
 
-    A doctest session is split by :mod:`doctest`'s own parser, the one that runs it, so
-    the copied code is exactly the code that was tested. In plain code, ``#>`` output
+    A ``session`` is split by :mod:`doctest`'s own parser, the one that runs it, so the
+    copied code is exactly the code that was tested. In plain code, ``#>`` output
     comments are dropped.
-
     """
-    if has_prompt(source):
+    if session:
         examples = doctest.DocTestParser().get_examples(source)
         return "".join(strip_directives(example.source) for example in examples)
     kept = [line for line in source.splitlines() if not OUTPUT_COMMENT.match(line)]

@@ -25,17 +25,19 @@ from latex2mathml.converter import convert as latex_to_mathml
 # `harness` package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sybil import Document  # noqa: E402
+
 from harness.collect import PASSES, ROOT, draw_page_figures  # noqa: E402
 from harness.downloads import notebook_json, page_blocks, page_script  # noqa: E402
 from harness.fences import (  # noqa: E402
     FIGURE_ATTRIBUTE,
     PYTHON_LANGUAGES,
+    SESSION_LANGUAGES,
     SNIPPET_INCLUDE,
-    fence_spans,
     figure_caption,
-    inside,
     runnable_code,
 )
+from harness.skips import directives  # noqa: E402
 from harness.verification import load, verified  # noqa: E402
 
 _CODE_BLOCK = re.compile(
@@ -45,10 +47,6 @@ _CODE = re.compile(r"<code>(?P<code>.*?)</code>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _INLINE_MATH = re.compile(r'<span class="arithmatex">\\\((?P<tex>.*?)\\\)</span>', re.DOTALL)
 _BLOCK_MATH = re.compile(r'<div class="arithmatex">\\\[(?P<tex>.*?)\\\]</div>', re.DOTALL)
-_SKIP = re.compile(
-    r"^(?P<indent>[ \t]*)<!--\s*skip:\s*(?:next|start)\s+(?P<reason>.+?)\s*-->[ \t]*$",
-    re.MULTILINE,
-)
 
 
 def add_copy_text(page_html: str) -> str:
@@ -61,7 +59,8 @@ def add_copy_text(page_html: str) -> str:
         if code is None:
             return block.group(0)
         shown = html.unescape(_TAG.sub("", code.group("code")))
-        copy = html.escape(runnable_code(shown), quote=True)
+        session = block.group("language").lower() in SESSION_LANGUAGES
+        copy = html.escape(runnable_code(shown, session=session), quote=True)
         opening = f'<div class="language-{block.group("language")} highlight"'
         return f'{opening} data-copy="{copy}">{block.group("inner")}</div>'
 
@@ -86,35 +85,30 @@ def render_math(page_html: str) -> str:
     )
 
 
-def show_skips(markdown: str) -> str:
+def show_skips(markdown: str, name: str = "<page>") -> str:
     """Make each skip directive visible to readers as a note with its reason.
 
     ``<!-- skip: next "reason" -->`` becomes "Not run by the tests"; a skip for one pass,
-    ``<!-- skip: next if(device == "cuda", reason="...") -->``, says which pass.
+    ``<!-- skip: next if(device == "cuda", reason="...") -->``, says which pass. The
+    directives are read by :mod:`harness.skips`, as the tests read them.
     """
-
-    def replace(skip: re.Match[str]) -> str:
-        indent, argument = skip.group("indent"), skip.group("reason").strip()
-        title, reason = "Not run by the tests", argument.strip("\"'")
-        condition = re.fullmatch(
-            r"if\((?P<condition>.*?),\s*reason=(?P<q>[\"'])(?P<reason>.*)(?P=q)\)", argument
-        )
-        if condition is not None:
-            reason = condition.group("reason")
-            device = re.fullmatch(r"device\s*==\s*[\"'](\w+)[\"']", condition.group("condition"))
-            which = f"the {device.group(1)} pass" if device else condition.group("condition")
-            title = (
-                f"Not run by the tests in {which}"
-                if device
-                else f"Not run by the tests when {which}"
-            )
-        title = title.replace('"', "'")
-        return f'{indent}!!! note "{title}"\n{indent}    {reason}\n'
-
-    fenced = fence_spans(markdown)
-    return _SKIP.sub(
-        lambda skip: skip.group(0) if inside(skip.start(), fenced) else replace(skip), markdown
-    )
+    pieces: list[str] = []
+    last = 0
+    for start, end, directive in directives(Document(markdown, name), name):
+        if directive.action == "end":
+            continue
+        written = markdown[start:end]
+        indent = written[: len(written) - len(written.lstrip())]
+        title = "Not run by the tests"
+        if directive.device is not None:
+            title += f" in the {directive.device} pass"
+        pieces += [
+            markdown[last:start],
+            f'{indent}!!! note "{title}"\n{indent}    {directive.reason}\n',
+        ]
+        last = end
+    pieces.append(markdown[last:])
+    return "".join(pieces)
 
 
 _FIGURE_FENCE = re.compile(
@@ -245,7 +239,7 @@ _PAGE_FIGURES: dict[str, list[tuple[str, list[str]]]] = {}
 
 def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
     markdown = stamp_page(markdown, page, config)
-    markdown, captions = mark_figures(show_skips(markdown))
+    markdown, captions = mark_figures(show_skips(markdown, page.file.src_uri))
     if captions:
         path = Path(page.file.abs_src_path)
         drawn = draw_page_figures(path)

@@ -8,14 +8,11 @@ collection with the file and line, never later and never silently.
 from __future__ import annotations
 
 import re
-import unittest
 from collections.abc import Iterable
 from pathlib import Path
 
-from sybil import Document, Example, Region
-from sybil.evaluators.skip import If, Skipper, SkipState
+from sybil import Document, Region
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
-from sybil.parsers.markdown.skip import SkipParser
 from sybil.typing import Evaluator
 
 from harness.evaluators import (
@@ -25,13 +22,26 @@ from harness.evaluators import (
     IncludeEvaluator,
     Parsed,
     ProgramEvaluator,
-    display_path,
+    output_comment_lines,
     parse_doctest,
     program_chunks,
 )
-from harness.fences import FenceBody, classify, fence_spans, has_prompt, inside, is_python_info
+from harness.fences import (
+    SNIPPET_INCLUDE,
+    UNSUPPORTED_PYTHON_LANGUAGES,
+    FenceBody,
+    classify,
+    fence_language,
+    has_prompt,
+    inside,
+    is_python_info,
+    is_session_info,
+)
+from harness.paths import display_path
 
 _ANY_INFO = re.compile(r"(?P<info>[^\n]*)$\n", re.MULTILINE)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_ANY_INCLUDE = re.compile(r"^[ \t>]*-{1,}8<-{1,}", re.MULTILINE)
 
 
 def _line_of(document: Document, position: int) -> int:
@@ -42,9 +52,12 @@ class PythonFenceParser:
     """One region per Python fence, whatever its language spelling or attributes.
 
     ``python``, ``py``, ``pycon``, ``python title="x.py"`` and ``{ .python .annotate }``
-    all count. A fence holding a ``>>>`` session is run as a doctest; one that only
-    includes snippet files is checked to include runnable programs; one marked
-    ``figure="caption"`` must draw a figure; any other is run as plain code.
+    all count, and the language decides: a ``pycon`` fence is a session run as a
+    doctest; a ``python`` fence that only includes snippet files is checked to include
+    runnable programs; one marked ``figure="caption"`` must draw a figure; any other is
+    run as plain code. Whatever a reader would see but nothing would check fails at
+    collection: a fence inside an HTML comment, a ``#>`` comment in page code, a
+    Markdown file included into the page, a language the harness cannot run.
     """
 
     def __init__(self, device: str, snippets: Path, render_figures: bool = False) -> None:
@@ -52,30 +65,78 @@ class PythonFenceParser:
         self.evaluators: dict[str, Evaluator] = {
             "doctest": DoctestEvaluator(device),
             "code": CodeEvaluator(device),
-            "include": IncludeEvaluator(snippets),
+            "include": IncludeEvaluator(device, snippets),
             "figure": FigureEvaluator(device, render=render_figures),
         }
 
     def __call__(self, document: Document) -> Iterable[Region]:
+        name = display_path(document.path)
+        comments = [match.span() for match in _HTML_COMMENT.finditer(document.text)]
+        include_fences: list[tuple[int, int]] = []
         for region in self.lexer(document):
             info = region.lexemes["info"]
             if not is_python_info(info):
                 continue
             line = _line_of(document, region.start)
-            body = classify(str(region.lexemes["source"]), info)
-            if info.strip().lower().startswith("pycon") and body.kind == "code":
+            where = f"{name}:{line}"
+            if inside(region.start, comments):
                 raise ValueError(
-                    f"{display_path(document.path)}:{line}: a pycon fence must hold a >>> "
-                    "session; use ```python for plain code"
+                    f"{where}: a Python fence inside an HTML comment runs but readers never "
+                    "see it; delete it, or move it out of the comment"
+                )
+            language = fence_language(info)
+            if language in UNSUPPORTED_PYTHON_LANGUAGES:
+                raise ValueError(
+                    f"{where}: ```{language} fences are not run; write a >>> session as "
+                    "```pycon and plain code as ```python"
+                )
+            body = classify(str(region.lexemes["source"]), info)
+            if is_session_info(info) and not has_prompt(body.source):
+                raise ValueError(
+                    f"{where}: a pycon fence must hold a >>> session; use ```python for plain code"
                 )
             if body.kind == "doctest":
                 parse_doctest(body.source, document.path, line + 1)
             if body.kind in ("code", "figure"):
+                if outputs := output_comment_lines(body.source):
+                    raise ValueError(
+                        f"{name}:{line + 1 + outputs[0]}: a '#>' comment in a page fence is "
+                        "never checked; show output in a ```pycon session, or move the program "
+                        "to snippets/ and include it"
+                    )
                 # Fail at collection, with the page line, on code that cannot even compile.
-                compile("\n" * line + body.source, display_path(document.path), "exec")
+                compile("\n" * line + body.source, name, "exec")
+            if body.kind == "include":
+                if others := [path for path in body.includes if not path.endswith(".py")]:
+                    raise ValueError(
+                        f"{where}: this includes {others} into the page; only snippet programs "
+                        "(.py) are run, so write Markdown in the page itself"
+                    )
+                include_fences.append((region.start, region.end))
             region.parsed = Parsed(body, line_offset=1)
             region.evaluator = self.evaluators[body.kind]
             yield region
+        _reject_markdown_includes(document, name, include_fences)
+
+
+def _reject_markdown_includes(
+    document: Document, name: str, include_fences: list[tuple[int, int]]
+) -> None:
+    # pymdownx.snippets pastes every included file into the page before it is rendered,
+    # inside any fence too. Only snippet programs (.py) are run, so an include of any
+    # other file would show text or code that nothing runs.
+    for match in _ANY_INCLUDE.finditer(document.text):
+        if inside(match.start(), include_fences):
+            continue  # IncludeEvaluator checks those name runnable programs
+        line = document.text[match.start() :].split("\n", 1)[0]
+        include = SNIPPET_INCLUDE.match(line)
+        if include is not None and include.group("path").endswith(".py"):
+            continue  # a snippet program, run by the snippets pass, shown in another fence
+        raise ValueError(
+            f"{name}:{_line_of(document, match.start())}: this includes a file into the "
+            "page whose content nothing runs; include only snippet programs (.py), in a "
+            "```python fence, and write Markdown in the page itself"
+        )
 
 
 class DocstringSessionParser:
@@ -95,7 +156,12 @@ class DocstringSessionParser:
         # No parse-time check here: this document is the docstring alone, so its line
         # numbers are not the file's. The evaluator reports a malformed session with the
         # file's line instead.
-        yield Region(start, len(text), Parsed(FenceBody("doctest", source), 0), self.evaluator)
+        yield Region(
+            start,
+            len(text),
+            Parsed(FenceBody("doctest", source), 0, prose_between_examples=True),
+            self.evaluator,
+        )
 
 
 class ProgramParser:
@@ -109,64 +175,3 @@ class ProgramParser:
         program_chunks(document.text, document.path)
         body = FenceBody("code", document.text)
         yield Region(0, len(document.text), Parsed(body, 0), self.evaluator)
-
-
-class PassSkipper(Skipper):
-    """Sybil's skipper, with the pass's device available to ``if(...)`` conditions."""
-
-    def __init__(self, directive: str, device: str) -> None:
-        super().__init__(directive)
-        self.device = device
-
-    def install(self, example: Example, state: SkipState, reason: str | None) -> None:
-        # As Sybil's own install, but the condition also sees `device`; the document's
-        # namespace, which readers' code shares, is not touched.
-        example.document.push_evaluator(self)
-        if not reason:
-            return
-        namespace = {**example.document.namespace, "device": self.device}
-        reason = reason.lstrip()
-        if reason.startswith("if"):
-            namespace["if_"] = If(reason[2:])
-            reason = "if_" + reason[2:]
-        result = eval(reason, namespace)
-        if result:
-            state.exception = unittest.SkipTest(result)
-        else:
-            state.active = False
-
-
-class ReasonedSkipParser(SkipParser):
-    """Sybil's ``<!-- skip: next "reason" -->``, with the reason required.
-
-    A skipped example is one nobody tests, so the page must say why; the site shows the
-    reason to readers (see :mod:`harness.mkdocs_hooks`). A skip for one pass only names
-    the pass's ``device`` in its condition:
-    ``<!-- skip: next if(device == "cuda", reason="...") -->``.
-    """
-
-    def __init__(self, device: str) -> None:
-        super().__init__()
-        self.skipper = PassSkipper(self.directive, device)
-
-    def __call__(self, document: Document) -> Iterable[Region]:
-        fenced = fence_spans(document.text)
-        for region in super().__call__(document):
-            if inside(region.start, fenced):
-                continue  # shown in a code block as an illustration, not a directive
-            action, reason = region.parsed
-            if action in ("start", "next") and not _has_reason(reason):
-                raise ValueError(
-                    f"{display_path(document.path)}:{_line_of(document, region.start)}: "
-                    f"'skip: {action}' needs a reason, e.g. skip: {action} \"needs a GPU\" "
-                    f'or skip: {action} if(device == "cuda", reason="...")'
-                )
-            yield region
-
-
-def _has_reason(reason: str | None) -> bool:
-    if not reason or not reason.strip():
-        return False
-    if reason.lstrip().startswith("if"):
-        return re.search(r"\breason\s*=\s*['\"]\s*[^'\"\s]", reason) is not None
-    return True

@@ -56,7 +56,8 @@ def page_program(page: Path) -> tuple[str, list[int]]:
             continue
         first = example.line + parsed.line_offset
         source_lines = parsed.body.source.splitlines()
-        runnable = runnable_code(parsed.body.source).splitlines()
+        session = parsed.body.kind == "doctest"
+        runnable = runnable_code(parsed.body.source, session=session).splitlines()
         # Map each runnable line back to the page line it came from, in order.
         cursor = 0
         for line in runnable:

@@ -50,7 +50,7 @@ def test_copy_button_copies_exactly_the_tested_code(site: Path) -> None:
     page = ROOT / "docs" / "autograd" / "basics.md"
     document = pages("cpu").parse(page)
     sessions = [
-        runnable_code(example.parsed.body.source)
+        runnable_code(example.parsed.body.source, session=True)
         for example in document.examples()
         if isinstance(example.parsed, Parsed) and example.parsed.body.kind == "doctest"
     ]
@@ -80,7 +80,8 @@ def test_snippet_copy_drops_output_comments(site: Path) -> None:
     copies = [html.unescape(m.group("copy")) for m in _COPY.finditer(built)]
     snippet = next(copy for copy in copies if "MSELoss" in copy and "x @ w" not in copy)
     assert "#>" not in snippet
-    expected = runnable_code((ROOT / "snippets/autograd/basics_mse.py").read_text())
+    program = (ROOT / "snippets/autograd/basics_mse.py").read_text()
+    expected = runnable_code(program, session=False)
     assert snippet == expected
 
 
