@@ -6,9 +6,10 @@ in a pass, the date, the torch version and a hash of the document's text. The si
 each page from this record (see :mod:`harness.mkdocs_hooks`), and only while the hash
 still matches: a page edited since its last verified run says so instead.
 
-A pass whose examples were all skipped (the cuda pass without a GPU) leaves the record
-as it was; a failure removes the document's entry for that pass. A run that deselected
-some of a document's examples (``-k``) does not count for it.
+A document is recorded as verified in a pass only when every one of its examples ran in
+that run and none failed: a run that selected some of its examples (``-k``, a node id)
+does not count for it. A pass whose examples were all skipped (the cuda pass without a
+GPU) leaves the record as it was; a failure removes the document's entry for that pass.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 import torch
 
-from harness.collect import PASSES
+from harness.collect import PASSES, sybils
 
 
 def content_hash(path: Path) -> str:
@@ -55,8 +56,8 @@ class VerificationRecorder:
     def __init__(self, root: Path, record: Path) -> None:
         self.root = root
         self.record = record
-        self.outcomes: dict[tuple[str, str], list[str]] = defaultdict(list)
-        self.deselected: set[tuple[str, str]] = set()
+        #: Per document and pass, each example's item and how it ended.
+        self.outcomes: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
 
     @staticmethod
     def _key(nodeid: str) -> tuple[str, str] | None:
@@ -67,33 +68,39 @@ class VerificationRecorder:
                 return path, device
         return None
 
-    def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        # A document only partly run is not verified by this run.
-        for item in items:
-            key = self._key(item.nodeid)
-            if key is not None:
-                self.deselected.add(key)
-
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         key = self._key(report.nodeid)
         if key is None:
             return
+        seen = self.outcomes[key]
         if report.failed:
-            self.outcomes[key].append("failed")
+            seen[report.nodeid] = "failed"
         elif report.skipped:
-            self.outcomes[key].append("skipped")
+            seen.setdefault(report.nodeid, "skipped")
         elif report.when == "call":
-            self.outcomes[key].append("passed")
+            seen.setdefault(report.nodeid, "passed")
+
+    def examples_in(self, relative: str, device: str) -> int:
+        """How many examples the document has in that pass, whatever this run selected."""
+        path = self.root / relative
+        for sybil in sybils(self.root):
+            if sybil.name == device and sybil.should_parse(path):
+                return len(list(sybil.parse(path).examples()))
+        return 0
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.outcomes:
             return
         data = load(self.record)
+        before = json.dumps(data, indent=2) + "\n"
         documents: dict[str, Any] = data.setdefault("documents", {})
         today = datetime.datetime.now(datetime.UTC).date().isoformat()
-        for (relative, device), results in sorted(self.outcomes.items()):
-            if (relative, device) in self.deselected or set(results) == {"skipped"}:
+        for (relative, device), by_item in sorted(self.outcomes.items()):
+            results = set(by_item.values())
+            if results == {"skipped"}:
                 continue
+            if len(by_item) < self.examples_in(relative, device) and "failed" not in results:
+                continue  # only some examples ran: this run says nothing of the others
             path = self.root / relative
             digest = content_hash(path)
             entry = documents.get(relative, {})
@@ -108,8 +115,14 @@ class VerificationRecorder:
                 documents[relative] = entry
             else:
                 documents.pop(relative, None)
+        # A document that no longer exists has no examples to vouch for.
+        documents = {
+            name: entry for name, entry in documents.items() if (self.root / name).is_file()
+        }
         data["documents"] = dict(sorted(documents.items()))
-        _write_atomically(self.record, json.dumps(data, indent=2) + "\n")
+        after = json.dumps(data, indent=2) + "\n"
+        if after != before:
+            _write_atomically(self.record, after)
 
 
 def _write_atomically(path: Path, text: str) -> None:

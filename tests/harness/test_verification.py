@@ -53,6 +53,18 @@ def test_a_partial_run_does_not_count(tmp_path: Path) -> None:
     assert not (project / "verification.json").exists()
 
 
+def test_one_example_run_by_node_id_does_not_verify_its_page(tmp_path: Path) -> None:
+    project = harness_project(
+        tmp_path, {"docs/two.md": "```pycon\n>>> 1\n1\n```\n\n```pycon\n>>> 2\n2\n```\n"}
+    )
+    run_pytest(project, "docs/two.md::sybil:cpu,line:1,column:1")
+    assert not (project / "verification.json").exists()
+    # Its companion: the whole page, run, is verified.
+    run_pytest(project, "docs/two.md")
+    record = json.loads((project / "verification.json").read_text())
+    assert set(verified(record, project, "docs/two.md")) == {"cpu"}
+
+
 def test_stamp_names_devices_versions_and_dates() -> None:
     page = "docs/autograd/basics.md"
     digest = content_hash(ROOT / page)
