@@ -43,3 +43,25 @@ $(STAMP): pyproject.toml constraints.txt
 
 clean:
 	rm -rf $(VENV) site
+
+# A GPU machine is lent without network, with its own torch and perhaps an older pytest
+# and no Sybil. `make gpu-wheels`, on a machine with network, downloads the pinned
+# pure-Python wheels it needs (harness.gpu_check lists them, with constraints.txt's pins);
+# `make gpu-check`, there, runs every example's cpu and cuda passes with them.
+GPU_WHEELS := build/gpu-wheels
+GPU_PYTHON_VERSION ?= 3.12
+# The GPU machine's own python3 holds its torch, so gpu-check uses no .venv, and not
+# the python3.11 found above unless PYTHON=... is given on the command line.
+GPU_CHECK_PYTHON := $(if $(filter command line environment,$(origin PYTHON)),$(PYTHON),python3)
+
+.PHONY: gpu-wheels gpu-check
+
+gpu-wheels:  ## Download the pinned wheels gpu-check installs on a GPU machine with no network.
+	rm -rf $(GPU_WHEELS)
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --dest $(GPU_WHEELS) \
+	  --python-version $(GPU_PYTHON_VERSION) --implementation cp \
+	  --platform manylinux2014_x86_64 --platform any \
+	  $$($(PYTHON) -m harness.gpu_check --print-requirements)
+
+gpu-check:  ## On a GPU machine: every example on CPU and CUDA; report in build/gpu-check.
+	$(GPU_CHECK_PYTHON) -m harness.gpu_check $(GPU_CHECK_ARGS)
