@@ -19,14 +19,14 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from sybil import Example
+from sybil import Document, Example
 from sybil.evaluators.doctest import DocTest
 
 from harness.checker import TensorOutputChecker
 from harness.devices import device_pass
 from harness.fences import OUTPUT_COMMENT, FenceBody
 from harness.figures import capture_figures
-from harness.isolation import run_example
+from harness.isolation import run_example, unseeded_draw
 from harness.paths import display_path as display_path  # re-exported for the parsers
 
 
@@ -159,19 +159,33 @@ class _Runner(doctest.DocTestRunner):
         doctest.set_unittest_reportflags(flags)
         super().__init__(verbose=False, optionflags=flags, checker=TensorOutputChecker(device))
         self.outcomes: list[tuple[doctest.Example, str | None, bool]] = []
+        #: Where the session runs, to name the statement that drew random numbers unseeded.
+        self.document: Document | None = None
+        self.name = ""
+        self.first_line = 0
+        self.problems: list[str] = []
+
+    def _ran(self, example: doctest.Example) -> None:
+        if self.document is not None:
+            where = f"{self.name}:{self.first_line + example.lineno}"
+            if unseeded := unseeded_draw(self.document, where):
+                self.problems.append(unseeded)
 
     def report_success(self, out: Any, test: Any, example: doctest.Example, got: str) -> None:
         self.outcomes.append((example, got, True))
+        self._ran(example)
         super().report_success(out, test, example, got)
 
     def report_failure(self, out: Any, test: Any, example: doctest.Example, got: str) -> None:
         self.outcomes.append((example, got, False))
+        self._ran(example)
         super().report_failure(out, test, example, got)
 
     def report_unexpected_exception(
         self, out: Any, test: Any, example: doctest.Example, exc_info: Any
     ) -> None:
         self.outcomes.append((example, None, False))
+        self._ran(example)
         super().report_unexpected_exception(out, test, example, exc_info)
 
 
@@ -200,7 +214,9 @@ class DoctestEvaluator:
         # by one example are there for the next, as in a reader's session.
         test = DocTest(examples, example.namespace, name, name, first_line - 1, None)
         report: list[str] = []
-        self.runner.outcomes = []
+        self.runner.outcomes, self.runner.problems = [], []
+        self.runner.document, self.runner.name = example.document, name
+        self.runner.first_line = first_line
         with device_pass(self.device):
             result = self.runner.run(test, out=report.append, clear_globs=False)
         self.outcomes = [
@@ -214,7 +230,9 @@ class DoctestEvaluator:
             )
             for session, got, matched in self.runner.outcomes
         ]
-        return "".join(report) if result.failed else None
+        if self.runner.problems:
+            report += [problem + "\n" for problem in self.runner.problems]
+        return "".join(report) if result.failed or self.runner.problems else None
 
     def __repr__(self) -> str:
         return f"<DoctestEvaluator {self.device}>"

@@ -114,7 +114,16 @@ def _where(example: Example) -> str:
     return f"{display_path(example.path)}:{example.line}"
 
 
-def unseeded_draw_message(where: str) -> str:
+def unseeded_draw(document: Document, where: str) -> str | None:
+    """The report of a draw made before ``document`` seeded torch, the first time; or None.
+
+    Checked after each example, and after each statement of a session, so that the
+    report names the line that drew.
+    """
+    state = state_of(document)
+    if state.reported_unseeded or not state.drew_unseeded():
+        return None
+    state.reported_unseeded = True
     return (
         f"{where}: this example draws random numbers before the page seeds torch's "
         "generator, so what it prints changes from run to run. Call torch.manual_seed(0) "
@@ -161,9 +170,8 @@ def run_example(
             f"{where}: the code wrote to stderr, which the page does not show:\n"
             f"{stderr.getvalue()}"
         )
-    if not state.reported_unseeded and state.drew_unseeded():
-        state.reported_unseeded = True
-        problems.append(unseeded_draw_message(where))
+    if unseeded := unseeded_draw(example.document, where):
+        problems.append(unseeded)
     if problems:
         report = "\n".join([report, *problems] if report else problems)
     executed.record(example, device, passed=report is None)

@@ -159,7 +159,7 @@ def test_an_unseeded_draw_fails_every_time_naming_file_and_line(
     page = write("docs/unseeded.md", UNSEEDED)
     for _ in range(20):
         [failure] = errors(project, page)
-        assert f"{page}:3: this example draws random numbers before the page seeds" in failure
+        assert f"{page}:5: this example draws random numbers before the page seeds" in failure
 
 
 @pytest.mark.parametrize(
