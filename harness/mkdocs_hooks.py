@@ -41,7 +41,10 @@ from harness.skips import directives  # noqa: E402
 from harness.verification import load, verified  # noqa: E402
 
 _CODE_BLOCK = re.compile(
-    r'<div class="language-(?P<language>[\w+-]+) highlight">(?P<inner>.*?)</div>', re.DOTALL
+    # Attributes such as { .python .annotate } add classes between the two.
+    r'<div class="(?P<classes>language-(?P<language>[\w+-]+)[^"]*\bhighlight\b[^"]*)">'
+    r"(?P<inner>.*?)</div>",
+    re.DOTALL,
 )
 _CODE = re.compile(r"<code>(?P<code>.*?)</code>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -61,7 +64,7 @@ def add_copy_text(page_html: str) -> str:
         shown = html.unescape(_TAG.sub("", code.group("code")))
         session = block.group("language").lower() in SESSION_LANGUAGES
         copy = html.escape(runnable_code(shown, session=session), quote=True)
-        opening = f'<div class="language-{block.group("language")} highlight"'
+        opening = f'<div class="{block.group("classes")}"'
         return f'{opening} data-copy="{copy}">{block.group("inner")}</div>'
 
     return _CODE_BLOCK.sub(replace, page_html)

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.collect import ROOT, pages
+from harness.collect import PAGE_EXTENSIONS, ROOT, pages
 from harness.downloads import page_script
 from harness.evaluators import Parsed
 from harness.fences import runnable_code
-from harness.mkdocs_hooks import show_blank_lines, show_skips
+from harness.mkdocs_hooks import add_copy_text, show_blank_lines, show_skips
 
 pytestmark = pytest.mark.site
 
 _CODE_BLOCK = re.compile(
-    r'<div class="language-(?P<language>[\w+-]+) highlight"(?P<attributes>[^>]*)>'
+    r'<div class="language-(?P<language>[\w+-]+)[^"]*\bhighlight\b[^"]*"(?P<attributes>[^>]*)>'
 )
 _COPY = re.compile(r'data-copy="(?P<copy>[^"]*)"')
 #: Attributes that make a browser fetch something as the page loads.
@@ -42,8 +42,9 @@ def built_page(site: Path, page: Path) -> Path:
 
 
 def test_every_page_is_built(site: Path) -> None:
-    for page in (ROOT / "docs").rglob("*.md"):
-        assert built_page(site, page).is_file(), page
+    for page in (ROOT / "docs").rglob("*"):
+        if page.suffix in PAGE_EXTENSIONS:
+            assert built_page(site, page).is_file(), page
 
 
 def test_copy_button_copies_exactly_the_tested_code(site: Path) -> None:
@@ -175,3 +176,13 @@ def test_pages_carry_a_verified_on_stamp(site: Path) -> None:
 def test_blankline_marker_is_shown_as_an_empty_line() -> None:
     html = '<span class="go">a</span>\n<span class="go">&lt;BLANKLINE&gt;</span>\n'
     assert show_blank_lines(html) == '<span class="go">a</span>\n\n'
+
+
+def test_copy_text_is_given_to_blocks_with_extra_classes() -> None:
+    # { .python .annotate } renders as "language-python annotate highlight".
+    block = (
+        '<div class="language-pycon annotate highlight"><pre><code>'
+        '<span class="gp">&gt;&gt;&gt; </span>1 + 1\n2\n</code></pre></div>'
+    )
+    copied = add_copy_text(block)
+    assert 'class="language-pycon annotate highlight" data-copy="1 + 1\n"' in copied
