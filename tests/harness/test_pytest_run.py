@@ -22,12 +22,21 @@ def run_pytest(project: Path, *options: str) -> subprocess.CompletedProcess[str]
 def test_good_page_passes_on_cpu_and_reports_the_cuda_pass(tmp_path: Path) -> None:
     project = harness_project(
         tmp_path,
-        {"docs/good.md": "```pycon\n>>> import torch\n>>> torch.ones(2)\ntensor([1., 1.])\n```\n"},
+        {
+            "docs/good.md": (
+                "```pycon\n>>> import torch\n>>> torch.ones(2)\ntensor([1., 1.])\n```\n"
+            ),
+            "docs/skips.md": '<!-- skip: next "needs a dataset" -->\n```python\nx = 1\n```\n',
+        },
     )
-    result = run_pytest(project)
+    result = run_pytest(project, "-v", "--document-order=7")  # -v undoes -q: the header shows
     assert result.returncode == 0, result.stdout
-    assert "1 passed" in result.stdout
-    assert "cuda pass" in result.stdout or "2 passed" in result.stdout
+    assert "documents run in shuffled order: --document-order=7 repeats it" in result.stdout
+    # good.md's session and skips.md's directive pass; the skipped fence and the cuda
+    # pass (three examples, without a GPU) are skipped.
+    assert "2 passed, 4 skipped" in result.stdout or "5 passed, 1 skipped" in result.stdout
+    # A skip is reported naming the page, the line and the reason.
+    assert "docs/skips.md:2: needs a dataset" in result.stdout
 
 
 def test_bad_pages_fail_the_run_naming_file_and_line(tmp_path: Path) -> None:
