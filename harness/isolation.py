@@ -92,7 +92,9 @@ def fresh_interpreter_state() -> DocumentState:
     torch.set_printoptions(profile="default")  # type: ignore[no-untyped-call]  # torch leaves it unannotated
     torch.set_grad_enabled(True)
     torch.autograd.set_detect_anomaly(False)
-    torch.use_deterministic_algorithms(False)
+    if torch.are_deterministic_algorithms_enabled():
+        # Only when set: the call imports torch._dynamo, seconds per process.
+        torch.use_deterministic_algorithms(False)
     torch.set_warn_always(False)
     np.set_printoptions(**_FRESH_NUMPY_PRINT)
     plt.close("all")
