@@ -38,10 +38,10 @@ for epoch in range(num_epochs):
         l.backward()
         trainer.step()
     l = loss(net(features), labels)  # noqa: E741
-    print(f"epoch {epoch + 1}, loss {l:f}")
-#> epoch 1, loss 0.000219
-#> epoch 2, loss 0.000102
-#> epoch 3, loss 0.000101
+    print(f"epoch {epoch + 1}, loss {l:.5f}")
+#> epoch 1, loss 0.00022
+#> epoch 2, loss 0.00010
+#> epoch 3, loss 0.00010
 
 w = net[0].weight.data
 print("error in w:", true_w - w.reshape(true_w.shape))

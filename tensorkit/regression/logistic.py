@@ -84,7 +84,9 @@ class _Problem:
         self.n = labels.shape[0]
         self.d = rows.shape[0] - 1
         # The penalty's curvature: l2 for each weight, nothing for the bias.
-        self.ridge = torch.diag(torch.tensor([l2] * self.d + [0.0], dtype=torch.float64))
+        # On the CPU whatever the default device (torch.set_default_device("cuda")).
+        ridge = torch.tensor([l2] * self.d + [0.0], dtype=torch.float64, device="cpu")
+        self.ridge = torch.diag(ridge)
         self.weighted = torch.empty_like(rows)  # reused by every Hessian
 
     def value(self, theta: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -173,7 +175,7 @@ def _polish(
     n, d = X.shape
     theta = state.theta
     shift = centre.to(torch.float64).cpu()
-    ridge = torch.tensor([l2] * d + [0.0], dtype=torch.float64)
+    ridge = torch.tensor([l2] * d + [0.0], dtype=torch.float64, device="cpu")
     taken = 0
     promised = math.inf
     while True:
@@ -185,7 +187,7 @@ def _polish(
             return theta, loss / n, taken
         residual = torch.sigmoid(z) - labels
         total = residual.sum().item()
-        gradient = torch.empty(d + 1, dtype=torch.float64)
+        gradient = torch.empty(d + 1, dtype=torch.float64, device="cpu")
         gradient[:d] = ((X.mT @ residual).cpu() - shift * total) / n
         gradient[d] = total / n
         gradient += ridge * theta
@@ -285,7 +287,7 @@ def fit_logistic(
     labels32 = labels.to(torch.float32)
     problem = _Problem(rows, labels32, l2)
 
-    theta = torch.zeros(d + 1, dtype=torch.float64)
+    theta = torch.zeros(d + 1, dtype=torch.float64, device="cpu")
     theta[d] = math.log(positive / (1 - positive))  # the best fit with no feature at all
     if n >= WARM_START_MIN:
         every = slice(None, None, WARM_START_STRIDE)

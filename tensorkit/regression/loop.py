@@ -91,8 +91,8 @@ def train(
         >>> model = nn.Linear(2, 1)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.03)
         >>> history = train(model, nn.MSELoss(), optimizer, batches(X, y, 10), epochs=3)
-        >>> [f"{loss:.6f}" for loss in history]
-        ['3.568751', '0.000115', '0.000102']
+        >>> [f"{loss:.3g}" for loss in history]
+        ['3.57', '0.000115', '0.000102']
     """
     function = "train"
     if not isinstance(model, nn.Module):
