@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from harness.collect import ROOT
 from harness.mkdocs_hooks import verified_stamp
@@ -13,56 +17,63 @@ from harness.verification import content_hash, verified
 from tests.harness.projects import harness_project
 
 
-def make_project(tmp_path: Path) -> Path:
-    return harness_project(
-        tmp_path,
-        {
-            "docs/good.md": "```pycon\n>>> 1 + 1\n2\n```\n",
-            "docs/bad.md": "```pycon\n>>> 1 + 1\n3\n```\n",
-        },
-    )
+@dataclass(frozen=True)
+class Runs:
+    """One throwaway project, run three ways in turn (each pytest run costs seconds)."""
+
+    project: Path
+    after_one_example: bool  # whether a record existed after running one example by id
+    after_deselecting: bool  # ... after a run that deselected every example
+    record: dict[str, Any]  # the record after a full run
 
 
 def run_pytest(project: Path, *options: str) -> None:
     subprocess.run([sys.executable, "-m", "pytest", "-q", *options], cwd=project, timeout=120)
 
 
-def test_the_run_records_passing_documents_only(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    project = harness_project(
+        tmp_path_factory.mktemp("record"),
+        {
+            "docs/good.md": "```pycon\n>>> 1 + 1\n2\n```\n",
+            "docs/bad.md": "```pycon\n>>> 1 + 1\n3\n```\n",
+            "docs/two.md": "```pycon\n>>> 1\n1\n```\n\n```pycon\n>>> 2\n2\n```\n",
+        },
+    )
+    record = project / "verification.json"
+    run_pytest(project, "docs/two.md::sybil:cpu,line:1,column:1")
+    after_one_example = record.exists()
+    run_pytest(project, "-k", "line:999")  # deselects every example
+    after_deselecting = record.exists()
     run_pytest(project)
-    record = json.loads((project / "verification.json").read_text())
-    assert set(record["documents"]) == {"docs/good.md"}
-    entry = record["documents"]["docs/good.md"]
-    assert entry["sha256"] == content_hash(project / "docs" / "good.md")
+    return Runs(project, after_one_example, after_deselecting, json.loads(record.read_text()))
+
+
+def test_the_run_records_passing_documents_only(runs: Runs) -> None:
+    assert set(runs.record["documents"]) == {"docs/good.md", "docs/two.md"}
+    entry = runs.record["documents"]["docs/good.md"]
+    assert entry["sha256"] == content_hash(runs.project / "docs" / "good.md")
     assert entry["cpu"]["torch"].startswith("2.13.0")
     assert "cuda" not in entry  # skipped without a GPU: nothing is claimed
 
 
-def test_an_edited_page_is_no_longer_verified(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
-    run_pytest(project)
-    record = json.loads((project / "verification.json").read_text())
-    assert set(verified(record, project, "docs/good.md")) == {"cpu"}
-    (project / "docs" / "good.md").write_text("```pycon\n>>> 2 + 2\n4\n```\n")
-    assert verified(record, project, "docs/good.md") == {}
+def test_an_edited_page_is_no_longer_verified(runs: Runs, tmp_path: Path) -> None:
+    assert set(verified(runs.record, runs.project, "docs/good.md")) == {"cpu"}
+    edited = tmp_path / "docs" / "good.md"
+    edited.parent.mkdir()
+    edited.write_text("```pycon\n>>> 2 + 2\n4\n```\n")
+    assert verified(runs.record, tmp_path, "docs/good.md") == {}
 
 
-def test_a_partial_run_does_not_count(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
-    run_pytest(project, "-k", "line:999")  # deselects everything in good.md
-    assert not (project / "verification.json").exists()
+def test_a_partial_run_does_not_count(runs: Runs) -> None:
+    assert not runs.after_deselecting
 
 
-def test_one_example_run_by_node_id_does_not_verify_its_page(tmp_path: Path) -> None:
-    project = harness_project(
-        tmp_path, {"docs/two.md": "```pycon\n>>> 1\n1\n```\n\n```pycon\n>>> 2\n2\n```\n"}
-    )
-    run_pytest(project, "docs/two.md::sybil:cpu,line:1,column:1")
-    assert not (project / "verification.json").exists()
+def test_one_example_run_by_node_id_does_not_verify_its_page(runs: Runs) -> None:
+    assert not runs.after_one_example
     # Its companion: the whole page, run, is verified.
-    run_pytest(project, "docs/two.md")
-    record = json.loads((project / "verification.json").read_text())
-    assert set(verified(record, project, "docs/two.md")) == {"cpu"}
+    assert set(verified(runs.record, runs.project, "docs/two.md")) == {"cpu"}
 
 
 def test_stamp_names_devices_versions_and_dates() -> None:

@@ -142,6 +142,7 @@ def test_skip_directive_is_shown_to_readers() -> None:
 def test_skip_for_one_pass_names_the_pass() -> None:
     markdown = (
         '<!-- skip: next if(device == "cuda", reason="NumPy arrays live in CPU memory") -->\n'
+        "```python\nx = 1\n```\n"
     )
     shown = show_skips(markdown)
     assert shown.startswith(
