@@ -13,22 +13,41 @@ output of the site, in the cpu pass:
   (kind ``exception``).
 
 Each output is changed once at its first and once at its last significant character
-(:func:`mutation`). Every change must fail the example that holds the output, with the
-harness reporting the output as differing at the output's own file line and the
-failure naming that file and line. A change that does not is an escape; so is an output
-whose example the cpu pass skips, since nothing then compares it.
+(:func:`mutation`). Outputs are found from the files themselves (doctest's parser on each
+session, the syntax tree for docstrings, the tokenizer for ``#>`` comments), and only the
+fences are taken from the harness's own parser, so that an output the harness places at
+the wrong line is caught rather than copied. The two changes are judged differently:
 
-Outputs are found from the files themselves (doctest's parser on each session, the
-syntax tree for docstrings, the tokenizer for ``#>`` comments), and only the fences are
-taken from the harness's own parser, so that an output the harness places at the wrong
-line is caught rather than copied.
+* **First character: run end to end.** A copy of the site with every output changed at
+  its first character runs, document by document, through the harness's cpu pass. Each
+  change must fail the example that holds the output, with the harness reporting the
+  output as differing at the output's own file line and the failure naming that file
+  and line (:func:`judge`). This proves the whole chain: the parser reads the output,
+  the evaluator compares it, and a rejected comparison fails the example where it is.
+* **Last character: judged by the harness's checker, not run again.** The code and its
+  seeded runs are deterministic, and whether an example fails is a pure function of its
+  expected output, what its code printed and the doctest option flags, through the
+  harness's checker. So the first run keeps, for each output it compared, what the
+  checker was given as printed (the code's output, or for an expected exception the
+  formatted exception message doctest compares) and the flags. A second copy, with every
+  output changed at its last character, is only parsed, with the harness's own parsers
+  (:func:`expected_outputs`), and each changed output is paired with what its example
+  printed at the same line in the first run (the copies' lines are the same). The
+  harness's checker must accept the unchanged output against it, so that the printed
+  output is the output's own, and reject the changed one (:func:`judge_last`); and the
+  output's first change must have been caught, since that run is what shows that a
+  rejected comparison fails this example at its line. An output with no printed output
+  at its line (its example raised, was skipped, or the harness recorded the comparison
+  at another line) is an escape, as is an output the parser does not show at its line.
 
-The check is fast because a document is run once per variant, not once per output: one
-copy of the site has every output changed at its first character, another at its last,
-and each copied document runs once through the harness. Doctest keeps running a session
-after a failed comparison and a program runs every ``#>`` group, so one run reports every
-output of the document. The copies live in a temporary folder (the real tree is only
-read), and the runs are spread over worker processes.
+A change that is not caught is an escape; so is an output whose example the cpu pass
+skips, since nothing then compares it.
+
+The check is fast because the documents run once, not once per output nor once per
+variant: doctest keeps running a session after a failed comparison and a program runs
+every ``#>`` group, so one run of the first copy reports every output of the document,
+and the last copy needs no run at all. The copies live in a temporary folder (the real
+tree is only read), and the runs are spread over worker processes.
 
 ``python -m harness.drift`` runs the check over the site and prints a summary.
 """
@@ -49,9 +68,9 @@ import time
 import tokenize
 import unittest
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -59,12 +78,22 @@ from typing import Literal
 
 from sybil import Document, Sybil
 
+from harness.checker import TensorOutputChecker
 from harness.collect import ROOT, docstrings, pages, snippets
-from harness.evaluators import DoctestEvaluator, Parsed, ProgramEvaluator
+from harness.evaluators import (
+    DoctestEvaluator,
+    Outcome,
+    Parsed,
+    ProgramEvaluator,
+    parse_doctest,
+    program_chunks,
+)
 from harness.fences import OUTPUT_COMMENT, has_prompt
 
 Kind = Literal["page", "snippet", "docstring", "exception"]
 End = Literal["first", "last"]
+#: The copies of the site a check writes: one per end, and one with nothing changed.
+Copy = Literal["unchanged", "first", "last"]
 Status = Literal["passed", "failed", "skipped"]
 
 #: The kinds of output, in the order the summary lists them, with the summary's words.
@@ -75,6 +104,15 @@ KINDS: dict[Kind, str] = {
     "exception": "exception message",
 }
 ENDS: tuple[End, ...] = ("first", "last")
+COPIES: tuple[Copy, ...] = ("unchanged", *ENDS)
+
+#: How each end's changes are judged, in the summary's words.
+JUDGED: dict[End, str] = {
+    "first": "run end to end: each change must fail its example, reported at the output's "
+    "own file line",
+    "last": "not run again: the harness's checker must reject each change against what its "
+    "example printed at that line in the first run, under the same flags",
+}
 
 #: The folders a site copy needs: the examples, and the snippets pages include.
 SOURCES = ("docs", "snippets", "tensorkit")
@@ -145,10 +183,33 @@ class Edit:
 
 @dataclass(frozen=True)
 class Compared:
-    """One output the harness compared, as it reported it (an ``Outcome``, picklable)."""
+    """One output the harness compared, as it reported it (an ``Outcome``, picklable).
+
+    ``got`` and ``flags`` are what the evaluator's checker was given for it as the code's
+    output and as doctest's option flags: what the example printed, or, where it expects
+    an exception and raised one, the formatted exception message doctest compares with
+    ``exc_msg`` (``exception`` is then True). ``got`` is None when the checker compared
+    nothing for the output: its example raised where it was to print.
+    """
 
     line: int
     matched: bool
+    got: str | None = None
+    flags: int = 0
+    exception: bool = False
+
+
+@dataclass(frozen=True)
+class Expected:
+    """An expected output as the harness's parsers read it from a file, without running it.
+
+    ``line`` is where the harness reports it (:attr:`harness.evaluators.Outcome.first_line`);
+    ``exc_msg`` is doctest's, for an example that expects an exception.
+    """
+
+    line: int
+    want: str
+    exc_msg: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +262,10 @@ class Report:
         ]
         counts = self.counts()
         lines += [f"  {words:<18} {counts[kind]:>5}" for kind, words in KINDS.items()]
+        escaped = Counter(escape.end for escape in self.escapes)
+        for end, how in JUDGED.items():
+            caught = len(self.outputs) - escaped[end]
+            lines.append(f"{end} character, {how}: {caught} of {len(self.outputs)} caught")
         if self.escapes:
             lines.append(f"{len(self.escapes)} of {mutations} mutations escaped:")
             lines += [f"  {escape}: {escape.reason}; {escape.edit}" for escape in self.escapes]
@@ -477,7 +542,7 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return "\n".join(lines)
 
 
-def write_copies(root: Path, temp: Path, outputs: Sequence[Output]) -> dict[End, Path]:
+def write_copies(root: Path, temp: Path, outputs: Sequence[Output]) -> dict[Copy, Path]:
     """Write one copy of the site per end, with every output changed at that end.
 
     Args:
@@ -486,24 +551,25 @@ def write_copies(root: Path, temp: Path, outputs: Sequence[Output]) -> dict[End,
         outputs: The site's outputs (:func:`collect_outputs`).
 
     Returns:
-        Each end's copy: a folder holding ``docs/``, ``snippets/`` and ``tensorkit/``.
+        Each end's copy, and an ``unchanged`` one, written from the same reading of each
+        document: a folder holding ``docs/``, ``snippets/`` and ``tensorkit/``.
     """
     by_path: dict[str, list[Output]] = {}
     for output in outputs:
         by_path.setdefault(output.path, []).append(output)
-    copies: dict[End, Path] = {}
-    for end in ENDS:
-        copy = temp / end
+    originals = {relative: (root / relative).read_text(encoding="utf-8") for relative in by_path}
+    copies: dict[Copy, Path] = {}
+    for name in COPIES:
+        copy = temp / name
         for folder in SOURCES:
             if (root / folder).is_dir():
                 shutil.copytree(
                     root / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__")
                 )
         for relative, document_outputs in by_path.items():
-            original = (root / relative).read_text(encoding="utf-8")
-            edits = [mutation(output, end) for output in document_outputs]
-            (copy / relative).write_text(apply_edits(original, edits), encoding="utf-8")
-        copies[end] = copy
+            edits = [] if name == "unchanged" else [mutation(o, name) for o in document_outputs]
+            (copy / relative).write_text(apply_edits(originals[relative], edits), encoding="utf-8")
+        copies[name] = copy
     return copies
 
 
@@ -520,8 +586,79 @@ def _line_of(document: Document, position: int) -> int:
     return document.text.count("\n", 0, position) + 1
 
 
+@dataclass(frozen=True)
+class _Comparison:
+    """What a checker was given once: the page's text, the code's, doctest's flags.
+
+    ``position`` is how many outputs the evaluator had recorded when the comparison was
+    made: the index of the outcome it decides, which the evaluator records next.
+    """
+
+    position: int
+    want: str
+    got: str
+    flags: int
+
+
+class _RecordingChecker(TensorOutputChecker):
+    """An evaluator's own checker, unchanged, that keeps what each comparison was given.
+
+    It stands in for the checker of one evaluator during a run (the runner's, for a
+    session), and asks that checker for every answer, so the run is the harness's own.
+    """
+
+    def __init__(self, checker: TensorOutputChecker, position: Callable[[], int]) -> None:
+        super().__init__(checker.device)
+        self.checker = checker
+        self.position = position
+        self.comparisons: list[_Comparison] = []
+
+    def check_output(self, want: str, got: str, optionflags: int) -> bool:
+        self.comparisons.append(_Comparison(self.position(), want, got, optionflags))
+        return self.checker.check_output(want, got, optionflags)
+
+    def output_difference(self, example: doctest.Example, got: str, optionflags: int) -> str:
+        return self.checker.output_difference(example, got, optionflags)
+
+
+def _record_comparisons(evaluator: DoctestEvaluator | ProgramEvaluator) -> _RecordingChecker:
+    """Put a recording checker in place of the one ``evaluator`` compares outputs with."""
+    if isinstance(evaluator, ProgramEvaluator):
+        # One comparison per '#>' group, made just before the group's outcome is recorded.
+        recorder = _RecordingChecker(evaluator.checker, lambda: len(evaluator.outcomes))
+        evaluator.checker = recorder
+        return recorder
+    # doctest compares each example's output (or, for an expected exception, its
+    # formatted message) just before it reports the example, and the harness's runner
+    # records an outcome at each report. The runner takes its checker from _checker, at
+    # the start of each run.
+    runner = evaluator.runner
+    checker = runner._checker  # type: ignore[attr-defined]  # doctest's, not in typeshed
+    recorder = _RecordingChecker(checker, lambda: len(runner.outcomes))
+    runner._checker = recorder  # type: ignore[attr-defined]
+    return recorder
+
+
+def _compared(outcome: Outcome, comparison: _Comparison | None) -> Compared:
+    """An outcome with what its checker was given for it, where that is known for sure."""
+    unknown = Compared(outcome.first_line, outcome.matched)
+    if outcome.got is None or comparison is None:
+        return unknown  # the example raised: nothing was compared
+    if comparison.want == outcome.want:
+        if comparison.got != outcome.got:
+            return unknown  # not this outcome's comparison: no pairing rather than a wrong one
+        return replace(unknown, got=comparison.got, flags=comparison.flags)
+    if outcome.expects_exception:
+        # doctest compared the exception line(s) of the expected traceback (exc_msg).
+        return replace(unknown, got=comparison.got, flags=comparison.flags, exception=True)
+    return unknown
+
+
 def run_copy(root: Path, relative: str) -> list[Ran]:
     """Run one document of a site copy through the harness's cpu pass, as pytest would.
+
+    Each evaluator's checker is watched (:class:`_RecordingChecker`), so that every
+    output compared comes back with what the checker was given for it.
 
     Args:
         root: The site copy.
@@ -536,11 +673,17 @@ def run_copy(root: Path, relative: str) -> list[Ran]:
     if sybil.setup is not None:
         sybil.setup(document.namespace)
     ran: list[Ran] = []
+    recorders: dict[int, _RecordingChecker] = {}
     for example in document.examples():
         evaluator = example.region.evaluator
+        recorder: _RecordingChecker | None = None
         if isinstance(evaluator, (DoctestEvaluator, ProgramEvaluator)):
             # The evaluator is shared by a document's examples; start this one afresh.
             evaluator.outcomes = []
+            if id(evaluator) not in recorders:
+                recorders[id(evaluator)] = _record_comparisons(evaluator)
+            recorder = recorders[id(evaluator)]
+            recorder.comparisons = []
         status: Status = "passed"
         message = ""
         try:
@@ -550,8 +693,15 @@ def run_copy(root: Path, relative: str) -> list[Ran]:
         except Exception as error:  # a failure report, or what the example raised
             status, message = "failed", str(error)
         compared: tuple[Compared, ...] = ()
-        if isinstance(evaluator, (DoctestEvaluator, ProgramEvaluator)):
-            compared = tuple(Compared(o.first_line, o.matched) for o in evaluator.outcomes)
+        if isinstance(evaluator, (DoctestEvaluator, ProgramEvaluator)) and recorder is not None:
+            # The last comparison made at an outcome's position decides it; any made at a
+            # position no outcome took (doctest compares quietly after a first failure
+            # under REPORT_ONLY_FIRST_FAILURE) decides none.
+            deciding = {c.position: c for c in recorder.comparisons}
+            compared = tuple(
+                _compared(outcome, deciding.get(index))
+                for index, outcome in enumerate(evaluator.outcomes)
+            )
         span = (example.line, _line_of(document, example.end))
         ran.append(Ran(span[0], span[1], status, message, compared))
     return ran
@@ -615,6 +765,17 @@ def _names(message: str, path: Path, lines: Sequence[int]) -> bool:
     return any(int(number) in lines for number in re.findall(pattern, message))
 
 
+def _holding(output: Output, ran: Sequence[Ran]) -> Ran | None:
+    """The example that holds an output's line, as the harness ran it."""
+    holding = [r for r in ran if r.first_line <= output.line <= r.last_line]
+    # Of the examples that span the line (at most one, unless Sybil misplaced one), the
+    # one that compared the output there.
+    return next(
+        (r for r in holding if any(c.line == output.line for c in r.compared)),
+        holding[0] if holding else None,
+    )
+
+
 def judge(output: Output, end: End, copy: Path, ran: Sequence[Ran]) -> Escape | None:
     """Tell whether a changed output failed its example at its own file and line.
 
@@ -628,13 +789,7 @@ def judge(output: Output, end: End, copy: Path, ran: Sequence[Ran]) -> Escape | 
         None if the change was caught, else the escape, with the reason.
     """
     edit = mutation(output, end)
-    holding = [r for r in ran if r.first_line <= output.line <= r.last_line]
-    # Of the examples that span the line (at most one, unless Sybil misplaced one), the
-    # one that compared the output there.
-    example = next(
-        (r for r in holding if any(c.line == output.line for c in r.compared)),
-        holding[0] if holding else None,
-    )
+    example = _holding(output, ran)
 
     def escape(reason: str) -> Escape:
         return Escape(output, end, edit, reason)
@@ -656,27 +811,138 @@ def judge(output: Output, end: End, copy: Path, ran: Sequence[Ran]) -> Escape | 
     return None
 
 
+def expected_outputs(root: Path, relative: str) -> dict[int, Expected]:
+    """The expected outputs of one document of a site copy, as the harness parses them.
+
+    Nothing runs: the document is parsed by the harness's cpu pass (its Sybil), and each
+    example's body split as its evaluator splits it (:func:`harness.evaluators.parse_doctest`
+    for a session, :func:`harness.evaluators.program_chunks` for a program). Each output
+    is keyed by the line its evaluator reports it at, counted as the evaluator counts it.
+
+    Args:
+        root: The site copy.
+        relative: The document's path in it, e.g. ``docs/tensors/shape.md``.
+
+    Returns:
+        Each output the harness would compare, by its file line.
+    """
+    sybil = _SYBILS[Path(relative).parts[0]](DEVICE, root)
+    found: dict[int, Expected] = {}
+    for example in sybil.parse(root / relative).examples():
+        evaluator, parsed = example.region.evaluator, example.parsed
+        if not isinstance(parsed, Parsed):
+            continue
+        if isinstance(evaluator, DoctestEvaluator):
+            first_line = example.line + parsed.line_offset
+            for session in parse_doctest(
+                parsed.body.source, example.path, first_line, parsed.prose_between_examples
+            ):
+                line = first_line + session.lineno + session.source.count("\n")
+                found[line] = Expected(line, session.want, session.exc_msg)
+        elif isinstance(evaluator, ProgramEvaluator):
+            for chunk in program_chunks(parsed.body.source, example.path):
+                line = chunk.want_line if chunk.want else chunk.want_line + 1
+                found[line] = Expected(line, chunk.want)
+    return found
+
+
+def judge_last(
+    output: Output,
+    unchanged: Mapping[int, Expected],
+    changed: Mapping[int, Expected],
+    ran: Sequence[Ran],
+    run_caught: bool,
+) -> Escape | None:
+    """Tell whether the harness's checker rejects an output changed at its last character.
+
+    The change is not run: its example's code prints what it printed in the first run,
+    so the example fails exactly when the harness's checker rejects the changed output
+    against that, with the flags it was compared under. That a rejection fails the
+    example, reported at the output's line, is what the run of the first change showed
+    for this output; where it did not, the checker's verdict is not enough.
+
+    Args:
+        output: The output, as found in the real site.
+        unchanged: The expected outputs of its document, unchanged (:func:`expected_outputs`).
+        changed: The same, in the copy with every output changed at its last character.
+        ran: How the examples of the output's document ran in the first character's copy,
+            with what each compared output printed.
+        run_caught: Whether that run caught the output's first change (:func:`judge`).
+
+    Returns:
+        None if the change was caught, else the escape, with the reason.
+    """
+    edit = mutation(output, "last")
+    example = _holding(output, ran)
+
+    def escape(reason: str) -> Escape:
+        return Escape(output, "last", edit, reason)
+
+    if example is None:
+        return escape("no example the harness ran holds this line")
+    if example.status == "skipped":
+        return escape(f"its example was skipped in the {DEVICE} pass ({example.message})")
+    printed = next((c for c in example.compared if c.line == output.line), None)
+    if printed is None:
+        return escape(
+            f"the first run recorded no printed output at line {output.line} to judge the "
+            "change against"
+        )
+    if printed.got is None:
+        return escape(
+            "the harness's checker compared nothing for this output in the first run (its "
+            "example raised), so no printed output pairs with the change"
+        )
+    before, after = unchanged.get(output.line), changed.get(output.line)
+    if before is None or after is None:
+        return escape("the harness's parser shows no expected output at this line")
+    wants = (before.exc_msg, after.exc_msg) if printed.exception else (before.want, after.want)
+    if wants[0] is None or wants[1] is None:
+        return escape("the harness's parser shows no expected exception at this line")
+    checker = TensorOutputChecker(DEVICE)
+    if not checker.check_output(wants[0], printed.got, printed.flags):
+        return escape(
+            "the harness's checker rejects the unchanged output too, against what the first "
+            "run printed at this line: rejecting the change proves nothing, or what was "
+            "printed there is not this output's"
+        )
+    if checker.check_output(wants[1], printed.got, printed.flags):
+        return escape("the harness's checker accepts the changed output")
+    if not run_caught:
+        return escape(
+            "the harness's checker rejects the changed output, but the run did not show that "
+            "a rejected output fails this example at its line (its first change escaped)"
+        )
+    return None
+
+
 def _run_all(
-    jobs: Sequence[tuple[End, str]], copies: dict[End, Path], executor: Executor | None
-) -> dict[tuple[End, str], list[Ran]]:
-    results: dict[tuple[End, str], list[Ran]] = {}
+    documents: Sequence[str], copy: Path, executor: Executor | None, meanwhile: Callable[[], None]
+) -> dict[str, list[Ran]]:
+    """Run each document of a copy; call ``meanwhile`` while the workers run them."""
+    results: dict[str, list[Ran]] = {}
     if executor is None:
-        for end, relative in jobs:
-            results[(end, relative)] = run_copy(copies[end], relative)
+        meanwhile()
+        for relative in documents:
+            results[relative] = run_copy(copy, relative)
         return results
-    futures: dict[tuple[End, str], Future[list[Ran]]] = {
-        (end, relative): executor.submit(run_copy, copies[end], relative) for end, relative in jobs
-    }
-    for (end, relative), future in futures.items():
+    futures = {relative: executor.submit(run_copy, copy, relative) for relative in documents}
+    meanwhile()
+    for relative, future in futures.items():
         try:
-            results[(end, relative)] = future.result()
+            results[relative] = future.result()
         except Exception as error:
-            raise RuntimeError(f"the {end} variant of {relative} did not run: {error}") from error
+            raise RuntimeError(f"the first variant of {relative} did not run: {error}") from error
     return results
 
 
 def check(root: Path = ROOT, workers: int = WORKERS) -> Report:
-    """Change every output of a site at both ends, run the changed copies, judge each.
+    """Change every output of a site at both ends, and judge each change.
+
+    The copy changed at the first character runs, and each change there must fail its
+    example at its line (:func:`judge`); the copy changed at the last character is only
+    parsed, and the harness's checker must reject each change there against what the
+    first run printed (:func:`judge_last`).
 
     Args:
         root: The site's root folder; it is only read.
@@ -687,7 +953,8 @@ def check(root: Path = ROOT, workers: int = WORKERS) -> Report:
         The outputs, the escapes and the wall time.
 
     Raises:
-        RuntimeError: If a changed document could not be run at all (a worker died).
+        RuntimeError: If a changed document could not be run at all (a worker died), or
+            the harness's parsers could not read a copy.
     """
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -702,14 +969,33 @@ def check(root: Path = ROOT, workers: int = WORKERS) -> Report:
             # a document's size is the only measure of its run known before running it.
             key=lambda relative: (-(root / relative).stat().st_size, relative),
         )
-        jobs = [(end, relative) for relative in documents for end in ENDS]
-        results = _run_all(jobs, copies, executor)
+        expected: dict[Copy, dict[str, dict[int, Expected]]] = {}
+
+        def parse_copies() -> None:
+            # While the workers run: this process would otherwise only wait for them.
+            for name in ("unchanged", "last"):
+                expected[name] = {}
+                for relative in documents:
+                    try:
+                        expected[name][relative] = expected_outputs(copies[name], relative)
+                    except (ValueError, SyntaxError) as error:
+                        raise RuntimeError(
+                            f"the {name} copy of {relative} could not be parsed: {error}"
+                        ) from error
+
+        results = _run_all(documents, copies["first"], executor, parse_copies)
     report = Report(outputs, workers=workers)
     for output in outputs:
-        for end in ENDS:
-            escaped = judge(output, end, copies[end], results[(end, output.path)])
-            if escaped is not None:
-                report.escapes.append(escaped)
+        ran = results[output.path]
+        first = judge(output, "first", copies["first"], ran)
+        last = judge_last(
+            output,
+            expected["unchanged"][output.path],
+            expected["last"][output.path],
+            ran,
+            run_caught=first is None,
+        )
+        report.escapes += [escape for escape in (first, last) if escape is not None]
     report.seconds = time.perf_counter() - started
     return report
 
@@ -726,7 +1012,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m harness.drift",
         description="Change every expected output of the site at its first and at its last "
-        "significant character; each change must fail its example at its own file and line.",
+        "significant character. The first changes run: each must fail its example at its own "
+        "file and line. The last changes are not run again: the harness's checker must reject "
+        "each against what its example printed in the first run.",
     )
     parser.add_argument(
         "--workers",

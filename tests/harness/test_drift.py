@@ -2,10 +2,14 @@
 
 :mod:`harness.drift` changes every expected output of the site (page sessions, snippet
 ``#>`` blocks, docstring sessions, expected exception messages) at its first and at its
-last significant character, and runs each changed document through the harness's cpu
-pass. The first test runs it over the whole site; the others prove, on small throwaway
-projects, that the check itself fails on each mistake it guards against: a checker that
-accepts too much, a report at the wrong line, an example that does not fail.
+last significant character. The copy changed at the first character runs through the
+harness's cpu pass, and each change must fail its example at its own line; the copy
+changed at the last character is only parsed, and the harness's checker must reject each
+change against what its example printed in that run. The first test runs it over the
+whole site; the others prove, on small throwaway projects, that the check itself fails
+on each mistake it guards against: a checker that accepts too much, a report at the
+wrong line, an example that does not fail, a printed output that pairs with no output or
+with another one.
 """
 
 from __future__ import annotations
@@ -238,6 +242,19 @@ def _escapes(report: drift.Report) -> set[str]:
     return {str(escape) for escape in report.escapes}
 
 
+def _reasons(report: drift.Report) -> set[tuple[drift.End, str]]:
+    return {(escape.end, escape.reason) for escape in report.escapes}
+
+
+#: Why a change at the last character escapes when the harness's checker lets it pass.
+ACCEPTED = "the harness's checker accepts the changed output"
+#: Why it escapes when the checker rejects it, but the run did not fail the example.
+UNPROVEN = (
+    "the harness's checker rejects the changed output, but the run did not show that a "
+    "rejected output fails this example at its line (its first change escaped)"
+)
+
+
 def test_the_harness_catches_every_change_in_a_small_project(small_project: Path) -> None:
     before = {path: path.read_bytes() for path in small_project.rglob("*") if path.is_file()}
     report = drift.check(small_project, workers=0)
@@ -255,40 +272,60 @@ def test_a_checker_that_accepts_anything_lets_every_change_escape(
     monkeypatch.setattr(TensorOutputChecker, "check_output", lambda *args: True)
     report = drift.check(small_project, workers=0)
     assert len(report.escapes) == 2 * len(report.outputs)
-    assert {escape.reason for escape in report.escapes} == {"its example still passed"}
+    # The first changes ran and passed; the last ones, not run, the checker accepted.
+    assert _reasons(report) == {
+        ("first", "its example still passed"),
+        ("last", ACCEPTED),
+    }
     assert "16 of 16 mutations escaped" in report.summary()
+    assert "first character, run end to end: each change" in report.summary()
+    assert "last character, not run again: the harness's checker" in report.summary()
+    assert report.summary().count(": 0 of 8 caught") == 2
 
 
 def test_a_checker_that_compares_only_first_lines_misses_the_last_line(
     small_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Otherwise as the harness's: the unchanged site passes with it.
+    real = TensorOutputChecker.check_output
+
     def first_lines(self: TensorOutputChecker, want: str, got: str, flags: int) -> bool:
-        return want.split("\n", 1)[0] == got.split("\n", 1)[0]
+        return real(self, want.split("\n", 1)[0] + "\n", got.split("\n", 1)[0] + "\n", flags)
 
     monkeypatch.setattr(TensorOutputChecker, "check_output", first_lines)
-    assert _escapes(drift.check(small_project, workers=0)) == {
+    report = drift.check(small_project, workers=0)
+    assert _escapes(report) == {
         "docs/page.md:6 (last)",  # the tensor's second row
+        "docs/page.md:9 (first)",  # 'end.', after an empty first line
+        "docs/page.md:9 (last)",
         "snippets/program.py:7 (last)",  # the loop's second line
     }
+    assert {e.reason for e in report.escapes if e.end == "last"} == {ACCEPTED}
 
 
 def test_a_checker_that_forgives_the_last_digit_misses_it(
     small_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As the cpu pass once compared: one unit in the last printed digit of a number passed.
+    real = TensorOutputChecker.check_output
+
     def masked(text: str) -> str:
         return re.sub(r"(\d)(?!\d)", "#", text)
 
     def forgiving(self: TensorOutputChecker, want: str, got: str, flags: int) -> bool:
-        return masked(want) == masked(got)
+        return real(self, masked(want), masked(got), flags)
 
     monkeypatch.setattr(TensorOutputChecker, "check_output", forgiving)
-    assert _escapes(drift.check(small_project, workers=0)) == {
+    report = drift.check(small_project, workers=0)
+    assert _escapes(report) == {
         "docs/page.md:6 (last)",  # 4.2500 shown as 4.2501
         "snippets/program.py:7 (first)",  # 0 shown as 1
         "snippets/program.py:7 (last)",  # 1 shown as 2
         "tensorkit/creation.py:9 (last)",  # 0. shown as 1.
     }
+    # The last-digit changes are not run: the harness's checker, asked about each against
+    # what the first run printed, is what lets them through.
+    assert {e.reason for e in report.escapes if e.end == "last"} == {ACCEPTED}
 
 
 def _wrapped(
@@ -305,16 +342,18 @@ def _wrapped(
 def test_an_evaluator_that_never_fails_its_example_lets_changes_escape(
     small_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # It still records each output as differing; the example must fail as well.
+    # It still records each output as differing; the example must fail as well. The run
+    # shows it does not; the last changes, which the checker (still asked) rejects, then
+    # escape too, since a rejection was not shown to fail the example.
     _wrapped(monkeypatch, DoctestEvaluator, lambda self, report: None)
     report = drift.check(small_project, workers=0)
-    assert {str(e) for e in report.escapes} == {
+    assert _escapes(report) == {
         f"{output} ({end})"
         for output in report.outputs
         if output.kind != "snippet"
         for end in drift.ENDS
     }
-    assert {e.reason for e in report.escapes} == {"its example still passed"}
+    assert _reasons(report) == {("first", "its example still passed"), ("last", UNPROVEN)}
 
 
 def test_a_failure_that_does_not_name_its_line_is_an_escape(
@@ -325,7 +364,10 @@ def test_a_failure_that_does_not_name_its_line_is_an_escape(
     assert _escapes(report) == {
         f"snippets/program.py:{line} ({end})" for line in (2, 4, 7) for end in drift.ENDS
     }
-    assert all("does not name" in escape.reason for escape in report.escapes)
+    assert {e.reason for e in report.escapes if e.end == "first"} == {
+        "the failure report does not name snippets/program.py at this line"
+    }
+    assert {e.reason for e in report.escapes if e.end == "last"} == {UNPROVEN}
 
 
 def test_an_output_reported_at_another_line_is_an_escape(
@@ -341,7 +383,13 @@ def test_an_output_reported_at_another_line_is_an_escape(
     assert _escapes(report) == {
         f"snippets/program.py:{line} ({end})" for line in (2, 4, 7) for end in drift.ENDS
     }
-    assert all("did not report this output" in escape.reason for escape in report.escapes)
+    # The run reports each output at the wrong line; so the last changes, which are paired
+    # with what was printed at their own line, find nothing printed there.
+    for escape in report.escapes:
+        if escape.end == "first":
+            assert "did not report this output" in escape.reason
+        else:
+            assert "recorded no printed output at line" in escape.reason
 
 
 @pytest.fixture
@@ -357,9 +405,15 @@ def test_a_session_that_stops_reporting_after_its_first_failure_is_caught(
     small_project: Path,
 ) -> None:
     # One run checks every output of a document only because every comparison is
-    # reported; one that is not shows up as an escape, not as a pass.
-    assert _escapes(drift.check(small_project, workers=0)) == {
+    # reported; one that is not shows up as an escape, not as a pass: in the run, and as
+    # a last change with no printed output to be judged against.
+    report = drift.check(small_project, workers=0)
+    assert _escapes(report) == {
         f"docs/page.md:{line} ({end})" for line in (9, 20) for end in drift.ENDS
+    }
+    assert {e.reason for e in report.escapes if e.end == "last"} == {
+        f"the first run recorded no printed output at line {line} to judge the change against"
+        for line in (9, 20)
     }
 
 
@@ -378,3 +432,94 @@ def test_an_output_the_cpu_pass_skips_is_an_escape(project: Path, write: Write) 
     report = drift.check(project, workers=0)
     assert _escapes(report) == {"docs/page.md:5 (first)", "docs/page.md:5 (last)"}
     assert all("skipped in the cpu pass" in escape.reason for escape in report.escapes)
+
+
+# --- The last changes: judged by the checker against what the run printed ----------------
+
+
+def test_the_run_keeps_what_the_checker_was_given(project: Path, write: Write) -> None:
+    write(
+        "docs/page.md",
+        """
+        ```pycon
+        >>> print("a  b")  # doctest: +NORMALIZE_WHITESPACE
+        a b
+        >>> 1 / 0
+        Traceback (most recent call last):
+          ...
+        ZeroDivisionError: division by zero
+        ```
+        """,
+    )
+    write("snippets/program.py", PROGRAM)
+    (page,) = drift.run_copy(project, "docs/page.md")
+    spaced, raised = page.compared
+    assert (spaced.line, spaced.matched, spaced.got) == (3, True, "a  b\n")
+    assert spaced.flags & doctest.NORMALIZE_WHITESPACE and not spaced.exception
+    # For an expected exception, doctest compares its formatted message, not the output.
+    assert raised.line == 5 and raised.matched and raised.exception
+    assert raised.got == "ZeroDivisionError: division by zero\n"
+    (program,) = drift.run_copy(project, "snippets/program.py")
+    assert [(c.line, c.got, c.flags) for c in program.compared] == [
+        (2, "a\n", 0),
+        (4, "\n", 0),
+        (7, "0\n1\n", 0),
+    ]
+
+
+def test_the_expected_outputs_are_read_where_the_harness_reports_them(
+    small_project: Path,
+) -> None:
+    # Without running anything: each output found in the files is one the harness's own
+    # parsers show at the same line.
+    for output in drift.collect_outputs(small_project):
+        expected = drift.expected_outputs(small_project, output.path)[output.line]
+        assert (expected.exc_msg is not None) == (output.kind == "exception"), output
+    page = drift.expected_outputs(small_project, "docs/page.md")
+    assert page[6].want == "tensor([[1.5000, 2.0000],\n        [3.0000, 4.2500]])\n"
+    assert page[20].exc_msg == "ZeroDivisionError: division by zero\n"
+    assert drift.expected_outputs(small_project, "snippets/program.py")[7].want == "0\n1\n"
+
+
+def test_an_output_with_no_printed_output_at_its_line_is_an_escape(
+    project: Path, write: Write
+) -> None:
+    # The first example raises instead of printing: the run fails it at its line, but no
+    # printed output pairs with its last change, so nothing judges that change.
+    write(
+        "docs/page.md",
+        """
+        ```pycon
+        >>> int("x")
+        3
+        >>> 1 + 1
+        2
+        ```
+        """,
+    )
+    report = drift.check(project, workers=0)
+    assert _escapes(report) == {"docs/page.md:3 (last)"}
+    (escape,) = report.escapes
+    assert "compared nothing for this output in the first run" in escape.reason
+
+
+def test_a_printed_output_paired_with_another_output_is_an_escape(
+    small_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a harness that records two outputs at each other's lines would. The run does not
+    # notice (both differ, and both lines are reported), but the last changes are then
+    # paired with what another output's code printed, which their unchanged output does
+    # not match either.
+    def swapped(self: ProgramEvaluator, report: str | None) -> str | None:
+        first, second, *rest = self.outcomes
+        self.outcomes = [
+            replace(first, first_line=second.first_line),
+            replace(second, first_line=first.first_line),
+            *rest,
+        ]
+        return report
+
+    _wrapped(monkeypatch, ProgramEvaluator, swapped)
+    report = drift.check(small_project, workers=0)
+    assert _escapes(report) == {"snippets/program.py:2 (last)", "snippets/program.py:4 (last)"}
+    assert all("is not this output's" in escape.reason for escape in report.escapes)
