@@ -16,6 +16,7 @@ each skipped example as ``page:line: reason``.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import unittest
 import weakref
@@ -101,7 +102,9 @@ def _next_content_line(text: str, position: int) -> str:
     return ""
 
 
+@functools.cache
 def _markdown_renderer() -> markdown.Markdown:
+    # Built once: reading mkdocs.yml and loading the extensions costs more than a page.
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     names: list[str] = []
     options: dict[str, Any] = {}
@@ -127,7 +130,7 @@ def _shown_as_code(text: str, matches: list[re.Match[str]]) -> set[int]:
         probed += [text[last : match.start()], f"{match.group('indent')}<!-- probe-{number} -->"]
         last = match.end()
     probed.append(text[last:])
-    rendered = _markdown_renderer().convert("".join(probed))
+    rendered = _markdown_renderer().reset().convert("".join(probed))
     code = "".join(re.findall(r"<code>(.*?)</code>", rendered, re.DOTALL))
     code = re.sub(r"<[^>]+>", "", code)
     return {m.start() for n, m in enumerate(matches) if f"&lt;!-- probe-{n} --&gt;" in code}
