@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
 from tensorkit.regression._checks import check_positive_int, describe
+from tensorkit.regression._progress import epoch_bar, tqdm_installed
 
 #: A progress bar appears only when an automatic one would be shown at all (a terminal)
 #: and the run has already taken this many seconds: short runs print nothing.
@@ -68,7 +68,8 @@ def train(
         epochs: Passes over ``data``, at least 1.
         progress: Show a progress bar: ``True`` always, ``False`` never, ``None`` (the
             default) only when the standard error is a terminal and the run has taken
-            more than two seconds, so short runs, doctests and logs stay clean.
+            more than two seconds, so short runs, doctests and logs stay clean. The bar
+            is drawn by tqdm, an optional dependency: without it ``None`` shows none.
 
     Returns:
         The mean training loss of each epoch, as floats.
@@ -81,6 +82,7 @@ def train(
             parameters, an epoch has no batches, or a batch holds NaN or infinite values.
         FloatingPointError: If the loss becomes NaN or infinite on finite data: the run
             diverged, typically because the learning rate is too large.
+        ModuleNotFoundError: If ``progress`` is ``True`` and tqdm is not installed.
 
     Examples:
         >>> import torch
@@ -133,16 +135,14 @@ def train(
             "create it from this model, e.g. torch.optim.SGD(model.parameters(), lr=0.03)"
         )
 
+    if progress is True and not tqdm_installed():
+        raise ModuleNotFoundError(
+            f"{function}() argument 'progress' is True, but tqdm, which draws the bar, is "
+            "not installed: pip install tqdm, or pass progress=None to train without a bar"
+        )
     automatic = progress is None
-    show = sys.stderr.isatty() if automatic else progress
-    bar = tqdm(
-        range(1, epochs + 1),
-        desc="train",
-        unit="epoch",
-        disable=not show,
-        delay=PROGRESS_DELAY_S if automatic else 0.0,
-        leave=False,
-    )
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = epoch_bar(epochs, show=show, delay=PROGRESS_DELAY_S if automatic else 0.0)
     model.train()
     history: list[float] = []
     try:

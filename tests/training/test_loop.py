@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -183,3 +184,31 @@ def test_an_optimizer_of_another_model_is_refused() -> None:
     optimizer = torch.optim.SGD(other.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="'optimizer' updates none of the model's parameters"):
         train(model, nn.MSELoss(), optimizer, [(X, y)])
+
+
+def _without_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make tqdm uninstalled for this test, as it is for a reader who did not ask for it."""
+    for name in ("tqdm", "tqdm.auto"):
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: import fails
+
+
+def test_trains_the_same_without_tqdm_even_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model, optimizer, X, y = setup()
+    with_tqdm = train(model, nn.MSELoss(), optimizer, [(X, y)], epochs=3, progress=False)
+    _without_tqdm(monkeypatch)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # where a bar would be drawn
+    model, optimizer, X, y = setup()
+    without = train(model, nn.MSELoss(), optimizer, [(X, y)], epochs=3)
+    assert without == with_tqdm
+    assert capsys.readouterr() == ("", "")
+
+
+def test_asking_for_a_bar_without_tqdm_says_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _without_tqdm(monkeypatch)
+    model, optimizer, X, y = setup()
+    with pytest.raises(ModuleNotFoundError, match=r"'progress' is True, but tqdm.*pip install"):
+        train(model, nn.MSELoss(), optimizer, [(X, y)], epochs=3, progress=True)
