@@ -17,6 +17,7 @@ import pydoc
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from latex2mathml.converter import convert as latex_to_mathml
@@ -25,10 +26,11 @@ from latex2mathml.converter import convert as latex_to_mathml
 # `harness` package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from mkdocs.structure.files import File  # noqa: E402
 from sybil import Document  # noqa: E402
 
-from harness.collect import PASSES, ROOT, draw_page_figures  # noqa: E402
-from harness.downloads import notebook_json, page_blocks, page_script  # noqa: E402
+from harness.collect import PASSES, ROOT, draw_page_figures, sybils  # noqa: E402
+from harness.downloads import has_examples, notebook_json, page_cells, page_script  # noqa: E402
 from harness.fences import (  # noqa: E402
     FIGURE_ATTRIBUTE,
     PYTHON_LANGUAGES,
@@ -37,8 +39,9 @@ from harness.fences import (  # noqa: E402
     figure_caption,
     runnable_code,
 )
-from harness.skips import directives  # noqa: E402
-from harness.verification import load, verified  # noqa: E402
+from harness.skips import DEVICE_NAMES, directives, skip_note_title  # noqa: E402
+from harness.verification import examples_in, load, verified  # noqa: E402
+from harness.wheel import DOWNLOADS, build_wheel  # noqa: E402
 
 _CODE_BLOCK = re.compile(
     # Attributes such as { .python .annotate } add classes between the two.
@@ -91,9 +94,9 @@ def render_math(page_html: str) -> str:
 def show_skips(markdown: str, name: str = "<page>") -> str:
     """Make each skip directive visible to readers as a note with its reason.
 
-    ``<!-- skip: next "reason" -->`` becomes "Not run by the tests"; a skip for one pass,
-    ``<!-- skip: next if(device == "cuda", reason="...") -->``, says which pass. The
-    directives are read by :mod:`harness.skips`, as the tests read them.
+    ``<!-- skip: next "reason" -->`` becomes "Not checked"; a skip for one device,
+    ``<!-- skip: next if(device == "cuda", reason="...") -->``, "Not checked on CUDA".
+    The directives are read by :mod:`harness.skips`, as the tests read them.
     """
     pieces: list[str] = []
     last = 0
@@ -102,9 +105,7 @@ def show_skips(markdown: str, name: str = "<page>") -> str:
             continue
         written = markdown[start:end]
         indent = written[: len(written) - len(written.lstrip())]
-        title = "Not run by the tests"
-        if directive.device is not None:
-            title += f" in the {directive.device} pass"
+        title = skip_note_title(directive.device)
         pieces += [
             markdown[last:start],
             f'{indent}!!! note "{title}"\n{indent}    {directive.reason}\n',
@@ -165,59 +166,124 @@ def insert_figures(page_html: str, figures: list[tuple[str, list[str]]]) -> str:
 
 _H1 = re.compile(r"^# .+$", re.MULTILINE)
 _API_DIRECTIVE = re.compile(r"^:::[ \t]+(?P<object>[\w.]+)", re.MULTILINE)
-_DEVICE_NAMES = {"cpu": "CPU", "cuda": "CUDA"}
+
+
+def _modules_rendered(target: object) -> list[ModuleType]:
+    """The modules whose docstrings ``::: target`` shows: a module's public members too."""
+    module = target if isinstance(target, ModuleType) else inspect.getmodule(target)
+    if module is None:
+        return []
+    shown = [module]
+    if isinstance(target, ModuleType):
+        for name in getattr(target, "__all__", []):
+            if (member := inspect.getmodule(getattr(target, name, None))) is not None:
+                shown.append(member)
+    return shown
 
 
 def page_documents(page: Path, markdown: str) -> list[str]:
-    """The documents whose examples a page shows: itself, its programs, its API objects."""
+    """The documents whose examples a page shows: itself, its programs, its API objects.
+
+    Only documents that hold examples count: an API page has none of its own, and is
+    verified by the modules it renders.
+    """
     documents = [str(page.relative_to(ROOT))]
     for line in markdown.splitlines():
         if include := SNIPPET_INCLUDE.match(line):
             documents.append(f"snippets/{include.group('path')}")
     for match in _API_DIRECTIVE.finditer(markdown):
-        target = pydoc.locate(match.group("object"))
-        module = inspect.getmodule(target)
-        if module is not None and module.__file__:
-            documents.append(str(Path(module.__file__).resolve().relative_to(ROOT)))
-    return list(dict.fromkeys(documents))
+        for module in _modules_rendered(pydoc.locate(match.group("object"))):
+            if module.__file__:
+                documents.append(str(Path(module.__file__).resolve().relative_to(ROOT)))
+    return [d for d in dict.fromkeys(documents) if examples_in(ROOT, d, PASSES[0]) > 0]
 
 
-def verified_stamp(documents: list[str], record: dict[str, Any]) -> str:
-    """One line saying on which devices, with which torch and when, the tests passed."""
-    passes = [verified(record, ROOT, document) for document in documents]
-    devices = [d for d in PASSES if passes and all(d in verified_on for verified_on in passes)]
-    if not devices:
-        return (
-            '<p class="tensorkit-verified">These examples have not been verified since '
-            "they last changed: run <code>make test</code>.</p>"
-        )
+#: Said of a page whose examples changed since they were last checked.
+NOT_VERIFIED = (
+    "The examples on this page have changed since they were last run and checked, so "
+    "what they print may differ from what is shown."
+)
+
+
+def _runs(devices: list[str], passes: list[dict[str, dict[str, str]]]) -> list[str]:
     parts = []
     for device in devices:
         runs = [verified_on[device] for verified_on in passes]
         versions = sorted({run["torch"].split("+")[0] for run in runs})
         parts.append(
-            f"{_DEVICE_NAMES[device]} with torch {', '.join(versions)} "
+            f"on {DEVICE_NAMES[device]} with torch {', '.join(versions)} "
             f"on {min(run['date'] for run in runs)}"
         )
-    missing = [_DEVICE_NAMES[d] for d in PASSES if d not in devices]
-    not_yet = f" Not yet verified on {', '.join(missing)}." if missing else ""
+    return parts
+
+
+def verified_stamp(documents: list[str], record: dict[str, Any]) -> str:
+    """One line saying on which devices, with which torch and when, the examples passed.
+
+    ``""`` for a page that shows no examples: there is nothing to vouch for.
+    """
+    if not documents:
+        return ""
+    passes = [verified(record, ROOT, document) for document in documents]
+    devices = [d for d in PASSES if all(d in verified_on for verified_on in passes)]
+    if not devices:
+        return f'<p class="tensorkit-verified">{NOT_VERIFIED}</p>'
+    missing = [DEVICE_NAMES[d] for d in PASSES if d not in devices]
+    not_yet = f" Not yet checked on {' or '.join(missing)}." if missing else ""
     return (
-        f'<p class="tensorkit-verified">Every example on this page was run and checked: '
-        f"{'; '.join(parts)}.{not_yet}</p>"
+        '<p class="tensorkit-verified">Every example on this page was run and printed '
+        f"exactly what the page shows: {'; '.join(_runs(devices, passes))}.{not_yet}</p>"
     )
 
 
-def download_links(page: Any, config: Any) -> str:
-    """Write the page's examples as a script and a notebook next to it; link them."""
+#: Where the start page says how much of the site the record vouches for.
+SUMMARY_MARKER = "<!-- verification summary -->"
+
+
+def verification_summary(record: dict[str, Any], root: Path = ROOT) -> str:
+    """How many of the site's example sources are verified, per device, from the record."""
+    sources = sorted(
+        str(path.relative_to(root))
+        for sybil in sybils(root)
+        if sybil.name == PASSES[0]
+        for path in sybil.path.rglob("*")
+        if path.is_file() and sybil.should_parse(path)
+    )
+    counted = [s for s in dict.fromkeys(sources) if examples_in(root, s, PASSES[0]) > 0]
+    passes = {s: verified(record, root, s) for s in counted}
+    clauses = []
+    for device in PASSES:
+        done = [passes[s][device] for s in counted if device in passes[s]]
+        if not done:
+            clauses.append(f"none has yet been run on {DEVICE_NAMES[device]}")
+            continue
+        versions = sorted({run["torch"].split("+")[0] for run in done})
+        clauses.append(
+            f"{len(done)} have been run on {DEVICE_NAMES[device]} with torch "
+            f"{', '.join(versions)} and printed exactly what is shown (last on "
+            f"{max(run['date'] for run in done)})"
+        )
+    return (
+        f"Of the {len(counted)} files whose examples this site shows (pages, the programs "
+        f"they include and tensorkit's modules), {'; '.join(clauses)}."
+    )
+
+
+def download_links(page: Any, config: Any, figures: list[list[str]] | None = None) -> str:
+    """Write the page as a script and a notebook next to its HTML; link them.
+
+    ``figures`` are the SVGs of the page's figure fences, stored in the notebook.
+    """
     source = Path(page.file.abs_src_path)
-    # Running the page's parser once serves the check, the script and the notebook.
-    blocks = page_blocks(source)
-    if not any(block.code for block in blocks):
+    # Reading the page's examples once serves the check, the script and the notebook.
+    cells = page_cells(source)
+    if not has_examples(cells):
         return ""
     folder = Path(config["site_dir"]) / Path(page.file.dest_uri).parent
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{source.stem}.py").write_text(page_script(source, blocks), encoding="utf-8")
-    (folder / f"{source.stem}.ipynb").write_text(notebook_json(source, blocks), encoding="utf-8")
+    (folder / f"{source.stem}.py").write_text(page_script(source, cells), encoding="utf-8")
+    notebook = notebook_json(source, cells, figures)
+    (folder / f"{source.stem}.ipynb").write_text(notebook, encoding="utf-8")
     return (
         f'<p class="tensorkit-downloads">Download the examples: '
         f'<a href="{source.stem}.py" download>{source.stem}.py</a> · '
@@ -225,15 +291,26 @@ def download_links(page: Any, config: Any) -> str:
     )
 
 
-def stamp_page(markdown: str, page: Any, config: Any) -> str:
+def stamp_page(
+    markdown: str, page: Any, config: Any, figures: list[list[str]] | None = None
+) -> str:
     """Put the verified-on stamp and the download links under the page's title."""
     source = Path(page.file.abs_src_path)
-    lines = [verified_stamp(page_documents(source, markdown), load(ROOT / "verification.json"))]
-    lines.append(download_links(page, config))
+    record = load(ROOT / "verification.json")
+    lines = [verified_stamp(page_documents(source, markdown), record)]
+    lines.append(download_links(page, config, figures))
+    markdown = markdown.replace(SUMMARY_MARKER, verification_summary(record))
     header = "\n\n".join(line for line in lines if line)
     title = _H1.search(markdown)
     at = title.end() if title else 0
     return f"{markdown[:at]}\n\n{header}\n\n{markdown[at:].lstrip()}"
+
+
+def on_files(files: Any, config: Any, **_: Any) -> Any:
+    """Add the tensorkit wheel, built from this checkout, as ``downloads/<wheel>``."""
+    wheel = build_wheel()
+    files.append(File.generated(config, f"{DOWNLOADS}/{wheel.name}", abs_src_path=str(wheel)))
+    return files
 
 
 #: The figures of the page being built, by page source path, between the two hooks.
@@ -241,11 +318,11 @@ _PAGE_FIGURES: dict[str, list[tuple[str, list[str]]]] = {}
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
-    markdown = stamp_page(markdown, page, config)
+    path = Path(page.file.abs_src_path)
+    drawn = draw_page_figures(path) if _FIGURE_FENCE.search(markdown) else []
+    markdown = stamp_page(markdown, page, config, [svgs for _, svgs in drawn])
     markdown, captions = mark_figures(show_skips(markdown, page.file.src_uri))
     if captions:
-        path = Path(page.file.abs_src_path)
-        drawn = draw_page_figures(path)
         if len(drawn) != len(captions):
             raise ValueError(f"{path}: {len(captions)} figure fences, {len(drawn)} drew figures")
         _PAGE_FIGURES[page.file.src_uri] = [

@@ -38,6 +38,7 @@ from harness import executed
 from harness.collect import ROOT, docstrings, pages, run_document, snippets
 from harness.evaluators import Parsed
 from harness.fences import PYTHON_LANGUAGES, SNIPPET_INCLUDE, fence_language
+from harness.skips import SKIP_NOTE, skip_note_title
 
 #: Languages whose blocks show Markdown source as an illustration (a fence written out,
 #: as the contributing guide does): what is inside is not shown as Python.
@@ -47,9 +48,8 @@ ILLUSTRATION_LANGUAGES = frozenset({"markdown", "md"})
 LIBRARIES = frozenset({"torch", "tensorkit"})
 
 #: Titles of the notes :func:`harness.mkdocs_hooks.show_skips` writes. Only a note that
-#: covers the cpu pass excuses a block there: "... in the cuda pass" still runs on CPU.
-SKIP_NOTE = "Not run by the tests"
-_CPU_SKIP_NOTES = frozenset({SKIP_NOTE, f"{SKIP_NOTE} in the cpu pass"})
+#: covers the cpu pass excuses a block there: "... on CUDA" still runs on CPU.
+_CPU_SKIP_NOTES = frozenset({skip_note_title(None), skip_note_title("cpu")})
 
 _PROMPT = re.compile(r"^[ \t]*>>>(?:[ \t]|$)")
 #: A continuation line shown without its ``>>>`` line: a session's excerpt.
@@ -215,7 +215,7 @@ def code_blocks(page_html: str) -> list[CodeBlock]:
 
     The line-number column of a ``linenums`` block is not part of what it shows, and
     a signature mkdocstrings renders from the code object (``doc-signature``) is not an
-    example. The skip note is the "Not run by the tests" admonition that
+    example. The skip note is the "Not checked" admonition that
     :func:`harness.mkdocs_hooks.show_skips` puts directly before a skipped fence.
 
     Args:
@@ -504,7 +504,7 @@ def _not_passed(candidates: list[Shown], outcomes: list[list[bool | None]]) -> s
         return f"the example behind it ({where}) failed in the cpu pass: fix it first"
     return (
         f"the example behind it ({where}) was not run in the cpu pass, and the page "
-        "shows no 'Not run by the tests' note before it: give it a skip: next directive, "
+        "shows no 'Not checked' note before it: give it a skip: next directive, "
         "which the site shows, or make it run"
     )
 

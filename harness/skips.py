@@ -49,6 +49,17 @@ _EXAMPLES = (
 )
 
 
+#: Readers' names of the devices examples are checked on.
+DEVICE_NAMES = {"cpu": "CPU", "cuda": "CUDA"}
+#: The title of the note a page shows in place of a skip directive, for readers.
+SKIP_NOTE = "Not checked"
+
+
+def skip_note_title(device: str | None) -> str:
+    """The note's title: "Not checked", or "Not checked on CUDA" for one device only."""
+    return SKIP_NOTE if device is None else f"{SKIP_NOTE} on {DEVICE_NAMES[device]}"
+
+
 @dataclass(frozen=True)
 class SkipDirective:
     """One directive: ``action`` is ``next``, ``start`` or ``end``.

@@ -50,6 +50,15 @@ def verified(record: dict[str, Any], root: Path, relative: str) -> dict[str, dic
     return {device: entry[device] for device in PASSES if device in entry}
 
 
+def examples_in(root: Path, relative: str, device: str) -> int:
+    """How many examples a document has in a pass (0 for one the passes do not read)."""
+    path = root / relative
+    for sybil in sybils(root):
+        if sybil.name == device and sybil.should_parse(path):
+            return len(list(sybil.parse(path).examples()))
+    return 0
+
+
 class VerificationRecorder:
     """Collects each document's outcomes per pass and writes the record at the end."""
 
@@ -80,26 +89,32 @@ class VerificationRecorder:
         elif report.when == "call":
             seen.setdefault(report.nodeid, "passed")
 
-    def examples_in(self, relative: str, device: str) -> int:
-        """How many examples the document has in that pass, whatever this run selected."""
-        path = self.root / relative
-        for sybil in sybils(self.root):
-            if sybil.name == device and sybil.should_parse(path):
-                return len(list(sybil.parse(path).examples()))
-        return 0
+    def documents_run(self, device: str) -> set[str]:
+        """The documents all of whose examples ran in this run's ``device`` pass."""
+        return {
+            relative
+            for (relative, pass_), by_item in self.outcomes.items()
+            if pass_ == device and len(by_item) >= examples_in(self.root, relative, device)
+        }
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.outcomes:
             return
+        before = json.dumps(load(self.record), indent=2) + "\n"
+        after = json.dumps(self.updated_record(), indent=2) + "\n"
+        if after != before:
+            _write_atomically(self.record, after)
+
+    def updated_record(self) -> dict[str, Any]:
+        """The record as this run leaves it: what the file holds, with this run's results."""
         data = load(self.record)
-        before = json.dumps(data, indent=2) + "\n"
         documents: dict[str, Any] = data.setdefault("documents", {})
         today = datetime.datetime.now(datetime.UTC).date().isoformat()
         for (relative, device), by_item in sorted(self.outcomes.items()):
             results = set(by_item.values())
             if results == {"skipped"}:
                 continue
-            if len(by_item) < self.examples_in(relative, device) and "failed" not in results:
+            if len(by_item) < examples_in(self.root, relative, device) and "failed" not in results:
                 continue  # only some examples ran: this run says nothing of the others
             path = self.root / relative
             digest = content_hash(path)
@@ -120,9 +135,7 @@ class VerificationRecorder:
             name: entry for name, entry in documents.items() if (self.root / name).is_file()
         }
         data["documents"] = dict(sorted(documents.items()))
-        after = json.dumps(data, indent=2) + "\n"
-        if after != before:
-            _write_atomically(self.record, after)
+        return data
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -175,3 +175,41 @@ def test_every_claim_to_check_is_in_the_errata() -> None:
         if claim and f"]({pages_of[(table, topic)]}" not in errata
     ]
     assert not unlinked, "claims with no errata entry linking their page:\n" + "\n".join(unlinked)
+
+
+#: Words of the test machinery. Readers meet the site's checks only in plain words
+#: ("run and checked"); the maintainers' guide, docs/contributing.md, may name them.
+MACHINERY = re.compile(
+    r"\b(?:cuda pass|cpu pass|test suite|make test|pytest|harness|sybil|doctests?|"
+    r"GPU test run|the tests)\b",
+    re.IGNORECASE,
+)
+MAINTAINER_PAGES = {DOCS / "contributing.md"}
+
+
+def machinery_words(text: str) -> list[tuple[int, str]]:
+    """(line, word) for each test-machinery word in ``text``."""
+    return [
+        (number, match.group(0))
+        for number, line in enumerate(text.splitlines(), start=1)
+        for match in MACHINERY.finditer(line)
+    ]
+
+
+@pytest.mark.parametrize(
+    "page",
+    sorted(p for p in DOCS.rglob("*.md") if p not in MAINTAINER_PAGES),
+    ids=lambda path: str(path.relative_to(ROOT)),
+)
+def test_reader_pages_speak_to_readers_not_of_test_machinery(page: Path) -> None:
+    found = machinery_words(page.read_text(encoding="utf-8"))
+    assert not found, "\n".join(
+        f"{page.relative_to(ROOT)}:{line}: '{word}' is a word of the test machinery; "
+        "say what was checked in a reader's words"
+        for line, word in found
+    )
+
+
+def test_machinery_words_are_found_with_their_line() -> None:
+    text = "Tensors.\nNot run by the tests in the cuda pass.\nA train/test split.\n"
+    assert machinery_words(text) == [(2, "the tests"), (2, "cuda pass")]

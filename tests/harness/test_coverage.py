@@ -30,7 +30,7 @@ from sybil import Document
 
 from harness.collect import ROOT, pages
 from harness.evaluators import Parsed
-from harness.fences import has_prompt
+from harness.fences import has_prompt, is_python_info
 from harness.rendered import looks_like_python, python_fences_in_comments
 
 
@@ -310,7 +310,14 @@ def test_no_python_fence_inside_an_html_comment(page: Path) -> None:
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+_FENCE_INFO = re.compile(r"^[ \t]*(?:`{3,}|~{3,})([^\n]*)$", re.MULTILINE)
+#: Pages meant to hold no Python example: shell commands, a list of sources, a glossary.
+PROSE_PAGES = frozenset(
+    {ROOT / "docs" / "install.md", ROOT / "docs" / "sources.md", ROOT / "docs" / "glossary.md"}
+)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in PROSE_PAGES], ids=_page_id)
 def test_every_page_has_a_tested_example(page: Path) -> None:
     sybil = pages("cpu")
     document = sybil.parse(page) if sybil.should_parse(page) else Document(_text(page), "")
@@ -318,6 +325,13 @@ def test_every_page_has_a_tested_example(page: Path) -> None:
     directives = _API_DIRECTIVE.finditer(document.text)
     from_api = sum(docstring_sessions(match.group("object")) for match in directives)
     assert tested or from_api, f"{page.relative_to(ROOT)} has no example that the tests run"
+
+
+@pytest.mark.parametrize("page", sorted(PROSE_PAGES), ids=_page_id)
+def test_prose_pages_show_no_python(page: Path) -> None:
+    # Were one to gain an example, it would belong in the test above, not here.
+    assert not indented_python(_text(page), str(page.relative_to(ROOT)))
+    assert not any(is_python_info(info) for info in _FENCE_INFO.findall(_text(page))), page
 
 
 def test_the_scan_finds_what_the_harness_must_handle() -> None:

@@ -163,6 +163,6 @@ def test_the_site_shows_each_skip_with_its_reason() -> None:
         "```python\nx = 2\n```\n"
     )
     shown = show_skips(page)
-    assert '!!! note "Not run by the tests"\n    needs a dataset\n' in shown
-    assert '!!! note "Not run by the tests in the cuda pass"\n    forked workers\n' in shown
+    assert '!!! note "Not checked"\n    needs a dataset\n' in shown
+    assert '!!! note "Not checked on CUDA"\n    forked workers\n' in shown
     assert "skip:" not in shown

@@ -85,5 +85,5 @@ def test_stamp_names_devices_versions_and_dates() -> None:
         }
     }
     stamp = verified_stamp([page], record)
-    assert "CPU with torch 2.13.0 on 2026-11-20. Not yet verified on CUDA." in stamp
-    assert "not been verified" in verified_stamp([page], {"documents": {}})
+    assert "on CPU with torch 2.13.0 on 2026-11-20. Not yet checked on CUDA." in stamp
+    assert "have changed since they were last run" in verified_stamp([page], {"documents": {}})

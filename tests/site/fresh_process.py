@@ -112,10 +112,13 @@ def run_scripts(
     timeout: float = 600,
     packages: Sequence[str] = HEAVY_PACKAGES,
     env: dict[str, str] | None = None,
+    python: str = sys.executable,
 ) -> dict[Path, Outcome]:
     """Run each script in its own folder, ``workers`` at a time, in the order given.
 
     Each gets ``timeout`` seconds; ``work`` holds the manifest and what each one writes.
+    ``python`` is the interpreter the scripts run with (a reader's environment's); the
+    runner needs only its standard library.
     """
     import subprocess
 
@@ -138,7 +141,7 @@ def run_scripts(
     )
     rounds = -(-len(jobs) // max(workers, 1))
     result = subprocess.run(
-        [sys.executable, str(RUNNER), str(manifest)],
+        [python, str(RUNNER), str(manifest)],
         capture_output=True,
         text=True,
         env=env,

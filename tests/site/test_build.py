@@ -135,7 +135,7 @@ def test_api_reference_is_generated_from_docstrings(site: Path) -> None:
 def test_skip_directive_is_shown_to_readers() -> None:
     markdown = 'Text.\n\n<!-- skip: next "needs a GPU with 40 GB" -->\n\n```python\nx = 1\n```\n'
     shown = show_skips(markdown)
-    assert '!!! note "Not run by the tests"\n    needs a GPU with 40 GB\n' in shown
+    assert '!!! note "Not checked"\n    needs a GPU with 40 GB\n' in shown
     assert "<!--" not in shown
 
 
@@ -146,7 +146,7 @@ def test_skip_for_one_pass_names_the_pass() -> None:
     )
     shown = show_skips(markdown)
     assert shown.startswith(
-        '!!! note "Not run by the tests in the cuda pass"\n    NumPy arrays live in CPU memory\n'
+        '!!! note "Not checked on CUDA"\n    NumPy arrays live in CPU memory\n'
     )
 
 
@@ -163,10 +163,25 @@ def test_pages_offer_their_examples_as_script_and_notebook(site: Path) -> None:
     assert (folder / "basics.py").read_text(encoding="utf-8") == page_script(page)
     notebook = json.loads((folder / "basics.ipynb").read_text(encoding="utf-8"))
     assert notebook["nbformat"] == 4
-    code = "".join(
-        "".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    table = next(cell for cell in code if "grad_table(x=x" in "".join(cell["source"]))
+    assert table["outputs"][0]["output_type"] == "execute_result"
+    assert "".join(table["outputs"][0]["data"]["text/plain"]).startswith("name  requires_grad")
+    # The page's figure is stored in the notebook, as the page shows it.
+    assert any(
+        "image/svg+xml" in output.get("data", {}) for cell in code for output in cell["outputs"]
     )
-    assert "grad_table(x=x, w=w, b=b, y=y, z=z)" in code
+    prose = [cell for cell in notebook["cells"] if cell["cell_type"] == "markdown"]
+    assert len(prose) > 5 and "".join(prose[0]["source"]).startswith("# Autograd basics")
+
+
+def test_the_site_offers_the_tensorkit_wheel_the_install_page_links(site: Path) -> None:
+    wheels = sorted((site / "downloads").glob("*.whl"))
+    assert [wheel.name for wheel in wheels] == [
+        "pytorch_fundamentals_tensorkit-0.1.0-py3-none-any.whl"
+    ]
+    install = built_page(site, ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    assert f'href="../downloads/{wheels[0].name}"' in install
 
 
 def test_pages_carry_a_verified_on_stamp(site: Path) -> None:

@@ -1,20 +1,28 @@
-"""Copy-and-run: each page's examples, as a reader copies them, run in a fresh interpreter.
+"""Copy-and-run, as a reader: each page's downloaded script, run where a reader runs it.
 
-The script is the one the site offers for download (harness/downloads.py): every copy
-button's text in page order. It runs with no harness around it: no cuda pass, no seeding,
-no warning filters; only matplotlib is told there is no screen.
+The test builds the site, then makes a fresh virtual environment with exactly the
+commands the install page gives (docs/install.md): the site's own tensorkit wheel from
+the built site's downloads, no editable install, no checkout on ``sys.path``. It runs
+each page's downloaded ``.py`` there, as ``python page.py`` in a folder of its own, and
+compares what it prints with the ``#>`` lines beneath each print, which are the page's
+outputs: a difference names the page line. The one change to the page's commands:
+PyTorch's own index is not reachable from CI, so ``--index-url`` is dropped, and pip
+takes the same ``torch==2.13.0`` CPU build from the wheel this machine keeps (pip also
+skips compiling bytecode at install, which readers' pip does; the first import does it).
 
-Each script runs in its own process, as ``python script.py`` in its own folder. By
-default that process is forked from a runner that has already imported the heavy
+Each script runs in its own process. By default that process is forked from a runner,
+started with the reader environment's python, that has already imported the heavy
 packages the script imports itself, and nothing else (tests/site/fresh_process.py, which
 says what a script could still tell apart); that spares each page 2-4 s of imports.
-``COPY_AND_RUN=fresh`` starts a new interpreter per page instead, as this test first did,
-and ``COPY_AND_RUN=compare`` runs both ways and fails where their exit statuses differ.
+``COPY_AND_RUN=fresh`` starts a new interpreter per page instead, and
+``COPY_AND_RUN=compare`` runs both ways and fails where their outputs differ.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,87 +32,211 @@ from pathlib import Path
 import pytest
 
 from harness.collect import ROOT
-from harness.downloads import page_blocks, page_script
+from harness.downloads import expected_output, has_examples, page_cells
 from tests.site.fresh_process import HEAVY_PACKAGES, Outcome, _preload_of, run_scripts
 
 pytestmark = pytest.mark.site
 
-PAGES = [
-    page
-    for page in sorted((ROOT / "docs").rglob("*.md"))
-    if any(block.code for block in page_blocks(page))
-]
+PAGES = [page for page in sorted((ROOT / "docs").rglob("*.md")) if has_examples(page_cells(page))]
 MODES = ("fork", "fresh", "compare")
 #: Forking needs Linux (fork, memfd_create); elsewhere each page gets a new interpreter.
 MODE = os.environ.get("COPY_AND_RUN", "fork" if sys.platform == "linux" else "fresh")
 TIMEOUT = 600
+INSTALL_PAGE = ROOT / "docs" / "install.md"
+#: The install page's fences up to this heading are the set-up; the rest shows use.
+INSTALL_END = "## Running a page's examples"
+#: The alternative to the CPU build, which a machine without a GPU does not run.
+GPU_VARIANT = 'title="With an NVIDIA GPU"'
+#: The CPU build's index, which only PyTorch's own host serves.
+TORCH_INDEX = re.compile(r"\s+--index-url\s+https://download\.pytorch\.org/\S+")
+_BASH_FENCE = re.compile(r"^```bash(?P<info>[^\n]*)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
+_MARKER = re.compile(r"^# (?P<page>docs/\S+):(?P<line>\d+)$")
 
 
-def run_script(page: Path, folder: Path) -> subprocess.CompletedProcess[str]:
-    script = folder / f"{page.stem}.py"
-    script.write_text(page_script(page), encoding="utf-8")
-    environment = {**os.environ, "MPLBACKEND": "Agg"}
-    return subprocess.run(
-        [sys.executable, str(script)],
-        cwd=folder,
+def install_commands(page: Path = INSTALL_PAGE) -> list[str]:
+    """The shell commands a reader without a GPU runs, in the install page's order."""
+    text = page.read_text(encoding="utf-8").split(INSTALL_END)[0]
+    commands = []
+    for fence in _BASH_FENCE.finditer(text):
+        if GPU_VARIANT not in fence.group("info"):
+            commands += [line for line in fence.group("body").splitlines() if line.strip()]
+    return commands
+
+
+def reader_environment() -> dict[str, str]:
+    """This process's environment without this project's venv or paths."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
+    }
+    ours = str(Path(sys.executable).parent)
+    environment["PATH"] = os.pathsep.join(
+        part for part in environment.get("PATH", "").split(os.pathsep) if part != ours
+    )
+    return environment
+
+
+@pytest.fixture(scope="session")
+def reader_python(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv made with the install page's commands; its python."""
+    home = tmp_path_factory.mktemp("reader")
+    for wheel in (site / "downloads").glob("*.whl"):
+        shutil.copy(wheel, home)  # what clicking the page's download link gives
+    commands = [TORCH_INDEX.sub("", command) for command in install_commands()]
+    venvs = [c.split()[-1] for c in commands if re.match(r"python3? -m venv ", c)]
+    assert venvs, f"{INSTALL_PAGE}: no 'python3 -m venv' command"
+    script = "set -euo pipefail\n" + "\n".join(commands) + "\n"
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=home,
         capture_output=True,
         text=True,
-        env=environment,
-        timeout=TIMEOUT,
+        env={**reader_environment(), "PIP_NO_COMPILE": "1", "PIP_QUIET": "1"},
+        timeout=1800,
     )
+    assert result.returncode == 0, f"the install page's commands failed:\n{result.stderr[-4000:]}"
+    python = home / venvs[0] / "bin" / "python"
+    where = subprocess.run(
+        [str(python), "-c", "import tensorkit; print(tensorkit.__file__)"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        env=reader_environment(),
+        check=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(home / venvs[0]), f"tensorkit imported from {where}"
+    return python
 
 
-def run_fresh(folders: dict[Path, Path]) -> dict[Path, Outcome]:
+def script_of(site: Path, page: Path) -> Path:
+    relative = page.relative_to(ROOT / "docs").with_suffix("")
+    folder = site / (relative.parent if relative.name == "index" else relative)
+    return folder / f"{page.stem}.py"
+
+
+def copy_scripts(site: Path, folders: dict[Path, Path]) -> dict[Path, Path]:
+    """Each page's downloaded script, copied into a folder of its own."""
+    scripts = {}
+    for page, folder in folders.items():
+        scripts[page] = Path(shutil.copy(script_of(site, page), folder))
+    return scripts
+
+
+def run_fresh(scripts: dict[Path, Path], python: Path) -> dict[Path, Outcome]:
     """Each page in a new interpreter, two at a time: the slow way, kept to compare."""
 
     def outcome(page: Path) -> Outcome:
-        result = run_script(page, folders[page])
-        script = folders[page] / f"{page.stem}.py"
+        script = scripts[page]
+        result = subprocess.run(
+            [str(python), script.name],
+            cwd=script.parent,
+            capture_output=True,
+            text=True,
+            env={**reader_environment(), "MPLBACKEND": "Agg"},
+            timeout=TIMEOUT,
+        )
         return Outcome(script, result.returncode, False, 0.0, result.stdout, result.stderr)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(folders, pool.map(outcome, folders), strict=True))
+        return dict(zip(scripts, pool.map(outcome, scripts), strict=True))
 
 
-def run_forked(folders: dict[Path, Path], work: Path) -> dict[Path, Outcome]:
+def run_forked(scripts: dict[Path, Path], python: Path, work: Path) -> dict[Path, Outcome]:
     """Each page in a fork of a runner that has imported what it imports, two at a time."""
-    scripts = {}
-    for page, folder in folders.items():
-        scripts[page] = folder / f"{page.stem}.py"
-        scripts[page].write_text(page_script(page), encoding="utf-8")
     # Longest first, a rough guess of which run longest, so that none is left to run last.
     order = sorted(scripts.values(), key=lambda script: -script.stat().st_size)
-    environment = {**os.environ, "MPLBACKEND": "Agg"}  # as run_script gives it
-    outcomes = run_scripts(order, work, workers=2, timeout=TIMEOUT, env=environment)
+    environment = {**reader_environment(), "MPLBACKEND": "Agg"}  # as run_fresh gives it
+    outcomes = run_scripts(
+        order, work, workers=2, timeout=TIMEOUT, env=environment, python=str(python)
+    )
     return {page: outcomes[script] for page, script in scripts.items()}
 
 
+def first_difference(script: str, printed: str) -> str | None:
+    """Where the script's output leaves the page's: the page line and both texts.
+
+    Lines compare as the site's checker compares them: trailing spaces aside.
+    """
+    expected = expected_output(script)
+    lines = printed.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    markers = [
+        (number, match)
+        for number, text in enumerate(script.splitlines(), start=1)
+        if (match := _MARKER.match(text))
+    ]
+
+    def page_line(script_line: int) -> str:
+        before = [match for number, match in markers if number < script_line]
+        return f"{before[-1]['page']}:{before[-1]['line']}" if before else "the script's start"
+
+    for index, (number, want) in enumerate(expected):
+        got = lines[index] if index < len(lines) else None
+        if got is None or got.rstrip() != want.rstrip():
+            return (
+                f"{page_line(number)}: the page shows {want!r}, the script printed "
+                f"{'nothing more' if got is None else repr(got)} (script line {number})"
+            )
+    if len(lines) > len(expected):
+        return f"the script printed more than the page shows: {lines[len(expected)]!r}"
+    return None
+
+
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Outcome]:
+def results(
+    site: Path, reader_python: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[Path, Outcome]:
     assert MODE in MODES, f"COPY_AND_RUN={MODE!r}: expected one of {MODES}"
     folders = {page: tmp_path_factory.mktemp(page.stem) for page in PAGES}
+    scripts = copy_scripts(site, folders)
     if MODE == "fresh":
-        return run_fresh(folders)
-    forked = run_forked(folders, tmp_path_factory.mktemp("copy-and-run"))
+        return run_fresh(scripts, reader_python)
+    forked = run_forked(scripts, reader_python, tmp_path_factory.mktemp("copy-and-run"))
     if MODE == "compare":
-        fresh = run_fresh({page: tmp_path_factory.mktemp(page.stem) for page in PAGES})
+        again = copy_scripts(site, {page: tmp_path_factory.mktemp(page.stem) for page in PAGES})
+        fresh = run_fresh(again, reader_python)
         differ = {
             str(page.relative_to(ROOT)): (fresh[page].returncode, forked[page].returncode)
             for page in PAGES
-            if fresh[page].returncode != forked[page].returncode
+            if (fresh[page].returncode, fresh[page].stdout)
+            != (forked[page].returncode, forked[page].stdout)
         }
-        assert not differ, f"exit status (fresh interpreter, forked) differs: {differ}"
+        assert not differ, f"exit status or output (fresh interpreter, forked) differ: {differ}"
     return forked
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda path: str(path.relative_to(ROOT)))
-def test_copied_examples_run_in_a_fresh_interpreter(
+def test_downloaded_script_prints_what_the_page_shows(
     page: Path, results: dict[Path, Outcome]
 ) -> None:
     result = results[page]
     assert result.returncode == 0, (
         f"{page.relative_to(ROOT)}: {result.failure}\n{result.stderr[-3000:]}"
     )
+    difference = first_difference(result.script.read_text(encoding="utf-8"), result.stdout)
+    assert difference is None, difference
+
+
+def test_a_script_that_prints_otherwise_names_the_page_line() -> None:
+    script = "# docs/a.md:3\nprint(1)\n#> 1\n\n# docs/a.md:9\nprint(2)\n#> 2\n"
+    assert first_difference(script, "1\n2\n") is None
+    assert first_difference(script, "1 \n2\n") is None  # trailing spaces, as the checker
+    assert first_difference(script, "1\n3\n") == (
+        "docs/a.md:9: the page shows '2', the script printed '3' (script line 7)"
+    )
+    assert "printed nothing more" in str(first_difference(script, "1\n"))
+    assert "more than the page shows: '4'" in str(first_difference(script, "1\n2\n4\n"))
+
+
+def test_the_install_commands_are_the_cpu_ones_in_page_order() -> None:
+    commands = install_commands()
+    assert commands[0].startswith("python3 -m venv ") and "activate" in commands[1]
+    torch = [c for c in commands if "torch==" in c]
+    assert len(torch) == 1 and "whl/cpu" in torch[0]  # the GPU variant is left out
+    assert any(c.endswith(".whl") for c in commands)
+    assert TORCH_INDEX.sub("", torch[0]) == "pip install torch==2.13.0"
 
 
 # The forking runner itself, on tiny scripts: a failure is reported as the interpreter

@@ -4,7 +4,7 @@ The source scan (tests/harness/test_coverage.py) reads the Markdown; this test r
 readers get. Every code block of every built page that shows Python (by its language,
 its ``>>>`` lines, or its content) must show exactly what an example the harness ran in
 this process shows, and that example must have passed in the cpu pass; or the page must
-show a "Not run by the tests" note right before it. Includes pasted in by
+show a "Not checked" note right before it. Includes pasted in by
 pymdownx.snippets and docstring sessions rendered by mkdocstrings count like any block.
 
 The site test reads which examples ran from :mod:`harness.executed`; marked
@@ -165,17 +165,17 @@ def test_a_skip_note_counts_only_directly_before_the_block() -> None:
         "<p>needs a GPU</p>\n</div>\n"
     )
     page = _page(
-        note.format(title="Not run by the tests")
+        note.format(title="Not checked")
         + _SESSION
-        + note.format(title="Not run by the tests in the cuda pass")
+        + note.format(title="Not checked on CUDA")
         + _SESSION
-        + note.format(title="Not run by the tests")
+        + note.format(title="Not checked")
         + "<p>Some text.</p>"
         + _SESSION
     )
     assert [block.skip_note for block in code_blocks(page)] == [
-        "Not run by the tests",
-        "Not run by the tests in the cuda pass",
+        "Not checked",
+        "Not checked on CUDA",
         None,
     ]
 
@@ -241,9 +241,9 @@ def test_a_block_whose_example_failed_or_never_ran_is_reported() -> None:
 
 def test_a_skipped_block_needs_a_note_that_covers_the_cpu_pass() -> None:
     note = '<div class="admonition note"><p class="admonition-title">{}</p></div>\n'
-    skipped = _page(note.format("Not run by the tests") + _TEXT_SESSION)
+    skipped = _page(note.format("Not checked") + _TEXT_SESSION)
     assert check_page(skipped, [], {}.get) == []
-    cuda_only = _page(note.format("Not run by the tests in the cuda pass") + _TEXT_SESSION)
+    cuda_only = _page(note.format("Not checked on CUDA") + _TEXT_SESSION)
     assert len(check_page(cuda_only, [], {}.get)) == 1
 
 
