@@ -27,15 +27,20 @@ CACHE = ROOT / "build" / "site-wheel"
 DOWNLOADS = "downloads"
 
 
-def sources_hash(root: Path = ROOT) -> str:
-    digest = hashlib.sha256()
+def _source_files(root: Path) -> list[Path]:
+    files = []
     for name in SOURCES:
         path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if "__pycache__" in file.parts or file.suffix == ".pyc":
-                continue
-            digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes())
+        found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files += [f for f in found if "__pycache__" not in f.parts and f.suffix != ".pyc"]
+    return files
+
+
+def sources_hash(root: Path = ROOT) -> str:
+    """A hash of what goes into the wheel: its cache key."""
+    digest = hashlib.sha256()
+    for file in _source_files(root):
+        digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -55,9 +60,10 @@ def build_wheel(root: Path = ROOT, cache: Path = CACHE) -> Path:
     built = sorted(folder.glob("*.whl"))
     if len(built) == 1:
         return built[0]
-    environment = dict(os.environ)
-    if (epoch := _commit_time(root)) is not None:
-        environment["SOURCE_DATE_EPOCH"] = epoch  # the same bytes from the same commit
+    # Every file dated the last commit (outside git, the newest source file), so that
+    # the same sources give the same bytes.
+    epoch = _commit_time(root) or str(int(max(f.stat().st_mtime for f in _source_files(root))))
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": epoch}
     with tempfile.TemporaryDirectory() as work:
         source, out = Path(work, "source"), Path(work, "wheel")
         for name in SOURCES:
