@@ -46,11 +46,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     after_one_example = record.exists()
     run_pytest(project, "-k", "line:999")  # deselects every example
     after_deselecting = record.exists()
+    # A document deleted since an earlier run: the full run must drop its entry.
+    gone = {"sha256": "0" * 16, "cpu": {"date": "2026-11-01", "torch": "2.13.0"}}
+    record.write_text(json.dumps({"documents": {"docs/gone.md": gone}}), encoding="utf-8")
     run_pytest(project)
     return Runs(project, after_one_example, after_deselecting, json.loads(record.read_text()))
 
 
 def test_the_run_records_passing_documents_only(runs: Runs) -> None:
+    # docs/gone.md, in the record before the run but deleted, is dropped with bad.md.
     assert set(runs.record["documents"]) == {"docs/good.md", "docs/two.md"}
     entry = runs.record["documents"]["docs/good.md"]
     assert entry["sha256"] == content_hash(runs.project / "docs" / "good.md")
