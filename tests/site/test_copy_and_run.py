@@ -153,6 +153,24 @@ def run_forked(scripts: dict[Path, Path], python: Path, work: Path) -> dict[Path
     return {page: outcomes[script] for page, script in scripts.items()}
 
 
+def page_line(script: str, script_line: int) -> str:
+    """The page line a script line comes from, by the ``# docs/page.md:N`` marker above it."""
+    before = [
+        match
+        for number, text in enumerate(script.splitlines(), start=1)
+        if number < script_line and (match := _MARKER.match(text))
+    ]
+    return f"{before[-1]['page']}:{before[-1]['line']}" if before else "the script's start"
+
+
+def where_it_failed(script: Path, stderr: str) -> str:
+    """The page line of the script line a traceback ends in, if it names one."""
+    lines = re.findall(rf'File "[^"]*{re.escape(script.name)}", line (\d+)', stderr)
+    if not lines:
+        return "no line of the script in the traceback"
+    return page_line(script.read_text(encoding="utf-8"), int(lines[-1]))
+
+
 def first_difference(script: str, printed: str) -> str | None:
     """Where the script's output leaves the page's: the page line and both texts.
 
@@ -162,21 +180,11 @@ def first_difference(script: str, printed: str) -> str | None:
     lines = printed.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    markers = [
-        (number, match)
-        for number, text in enumerate(script.splitlines(), start=1)
-        if (match := _MARKER.match(text))
-    ]
-
-    def page_line(script_line: int) -> str:
-        before = [match for number, match in markers if number < script_line]
-        return f"{before[-1]['page']}:{before[-1]['line']}" if before else "the script's start"
-
     for index, (number, want) in enumerate(expected):
         got = lines[index] if index < len(lines) else None
         if got is None or got.rstrip() != want.rstrip():
             return (
-                f"{page_line(number)}: the page shows {want!r}, the script printed "
+                f"{page_line(script, number)}: the page shows {want!r}, the script printed "
                 f"{'nothing more' if got is None else repr(got)} (script line {number})"
             )
     if len(lines) > len(expected):
@@ -213,7 +221,8 @@ def test_downloaded_script_prints_what_the_page_shows(
 ) -> None:
     result = results[page]
     assert result.returncode == 0, (
-        f"{page.relative_to(ROOT)}: {result.failure}\n{result.stderr[-3000:]}"
+        f"{where_it_failed(result.script, result.stderr)}: {result.failure}\n"
+        f"{result.stderr[-3000:]}"
     )
     difference = first_difference(result.script.read_text(encoding="utf-8"), result.stdout)
     assert difference is None, difference
@@ -228,6 +237,16 @@ def test_a_script_that_prints_otherwise_names_the_page_line() -> None:
     )
     assert "printed nothing more" in str(first_difference(script, "1\n"))
     assert "more than the page shows: '4'" in str(first_difference(script, "1\n2\n4\n"))
+
+
+def test_a_script_that_raises_names_the_page_line_it_came_from(tmp_path: Path) -> None:
+    script = tmp_path / "a.py"
+    script.write_text("# docs/a.md:3\nx = 1\n\n# docs/a.md:8\nimport seaborn\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, script.name], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert where_it_failed(script, result.stderr) == "docs/a.md:8"
 
 
 def test_the_install_commands_are_the_cpu_ones_in_page_order() -> None:
