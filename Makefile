@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  || { if nvidia-smi >/dev/null 2>&1; \
 	       then $(BIN)/python -m pip install --quiet --no-deps $(TORCH); \
 	       else $(BIN)/python -m pip install --quiet --no-deps $(TORCH) --index-url $(TORCH_CPU_INDEX); fi; }
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[docs,test]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[docs,test,tensorflow]'
 	@touch $(STAMP)
 
 clean:

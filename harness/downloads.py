@@ -292,8 +292,13 @@ def _program_cell(program: str, line: int) -> Cell:
 
 
 def _skip_reason(directive: SkipDirective) -> str | None:
-    """Why the next example is left out of a download, which a reader runs on the CPU."""
-    if directive.action != "next" or not directive.applies_to("cpu"):
+    """Why the next example is left out of a download, which a reader runs on the CPU.
+
+    An example that needs an optional package stays in: the install page lists it.
+    """
+    if directive.action != "next" or directive.needs is not None:
+        return None
+    if not directive.applies_to("cpu"):
         return None
     return directive.reason
 

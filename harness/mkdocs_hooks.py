@@ -39,7 +39,12 @@ from harness.fences import (  # noqa: E402
     figure_caption,
     runnable_code,
 )
-from harness.skips import DEVICE_NAMES, directives, skip_note_title  # noqa: E402
+from harness.skips import (  # noqa: E402
+    DEVICE_NAMES,
+    directives,
+    module_missing,
+    skip_note_title,
+)
 from harness.verification import examples_in, load, verified  # noqa: E402
 from harness.wheel import DOWNLOADS, build_wheel  # noqa: E402
 
@@ -95,7 +100,8 @@ def show_skips(markdown: str, name: str = "<page>") -> str:
     """Make each skip directive visible to readers as a note with its reason.
 
     ``<!-- skip: next "reason" -->`` becomes "Not checked"; a skip for one device,
-    ``<!-- skip: next if(device == "cuda", reason="...") -->``, "Not checked on CUDA".
+    ``<!-- skip: next if(device == "cuda", reason="...") -->``, "Not checked on CUDA". A
+    skip ``if(missing("module"), ...)`` shows its note only where that module is missing.
     The directives are read by :mod:`harness.skips`, as the tests read them.
     """
     pieces: list[str] = []
@@ -105,6 +111,11 @@ def show_skips(markdown: str, name: str = "<page>") -> str:
             continue
         written = markdown[start:end]
         indent = written[: len(written) - len(written.lstrip())]
+        if directive.needs is not None and not module_missing(directive.needs):
+            # The optional package is here, so the examples ran: nothing to excuse.
+            pieces += [markdown[last:start]]
+            last = end
+            continue
         title = skip_note_title(directive.device)
         pieces += [
             markdown[last:start],

@@ -6,7 +6,8 @@ at collection with the file and line:
 * ``next`` sits directly above the Python fence it skips (blank lines aside);
 * ``start`` is closed by an ``end`` before the next ``start`` or the end of the page;
 * the reason is a string literal, never code: ``"reason"``, or, to skip in one pass
-  only, ``if(device == "cuda", reason="...")``;
+  only, ``if(device == "cuda", reason="...")``, or, where an optional package is not
+  installed, ``if(missing("tensorflow"), reason="...")``;
 * a directive shown inside a code block is an illustration, not a directive.
 
 The site shows each reason to readers (:mod:`harness.mkdocs_hooks`), and pytest reports
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import re
 import unittest
 import weakref
@@ -41,11 +43,16 @@ _FOR_ONE_PASS = re.compile(
     r"if\(\s*device\s*==\s*(?P<quote>[\"'])(?P<device>\w+)(?P=quote)\s*,"
     r"\s*reason\s*=\s*(?P<reason>.+?)\s*\)"
 )
+_WITHOUT_MODULE = re.compile(
+    r"if\(\s*missing\(\s*(?P<quote>[\"'])(?P<module>[\w.]+)(?P=quote)\s*\)\s*,"
+    r"\s*reason\s*=\s*(?P<reason>.+?)\s*\)"
+)
 _FENCE_OPENING = re.compile(r"^[ \t]*(?:`{3,}|~{3,})(?P<info>[^\n]*)$")
 
 _EXAMPLES = (
     'write <!-- skip: next "why it cannot run" --> or '
-    '<!-- skip: next if(device == "cuda", reason="why it cannot run on a GPU") -->'
+    '<!-- skip: next if(device == "cuda", reason="why it cannot run on a GPU") --> or '
+    '<!-- skip: next if(missing("tensorflow"), reason="what it needs") -->'
 )
 
 
@@ -64,15 +71,27 @@ def skip_note_title(device: str | None) -> str:
 class SkipDirective:
     """One directive: ``action`` is ``next``, ``start`` or ``end``.
 
-    ``device`` names the only pass it applies to, or is None for every pass.
+    ``device`` names the only pass it applies to, or is None for every pass;
+    ``needs`` names an optional module whose absence alone makes it apply.
     """
 
     action: str
     reason: str = ""
     device: str | None = None
+    needs: str | None = None
 
     def applies_to(self, device: str) -> bool:
+        if self.needs is not None and not module_missing(self.needs):
+            return False
         return self.device is None or self.device == device
+
+
+def module_missing(name: str) -> bool:
+    """Tell whether ``name`` cannot be imported here (an optional package not installed)."""
+    try:
+        return importlib.util.find_spec(name) is None
+    except ModuleNotFoundError:  # a parent package is missing
+        return True
 
 
 def _string_literal(text: str) -> str | None:
@@ -93,13 +112,20 @@ def parse_directive(action: str, argument: str, where: str) -> SkipDirective:
     if action not in ("next", "start"):
         raise ValueError(f"{where}: unknown 'skip: {action}'; use next, start or end")
     one_pass = _FOR_ONE_PASS.fullmatch(argument)
-    reason = _string_literal(one_pass.group("reason") if one_pass else argument)
+    without = _WITHOUT_MODULE.fullmatch(argument)
+    condition = one_pass or without
+    reason = _string_literal(condition.group("reason") if condition else argument)
     if not reason:
         raise ValueError(
             f"{where}: 'skip: {action}' needs its reason as a quoted string, "
             f"not {argument or 'nothing'!r}: {_EXAMPLES}"
         )
-    return SkipDirective(action, reason, one_pass.group("device") if one_pass else None)
+    return SkipDirective(
+        action,
+        reason,
+        one_pass.group("device") if one_pass else None,
+        without.group("module") if without else None,
+    )
 
 
 def _line_of(text: str, position: int) -> int:

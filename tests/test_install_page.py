@@ -82,6 +82,7 @@ def test_the_install_page_lists_pytorch_the_helper_and_the_optional_packages() -
         "pytorch-fundamentals-tensorkit",
         "matplotlib",
         "scikit-learn",
+        "tensorflow-cpu",
     }
 
 
@@ -110,3 +111,44 @@ def test_an_import_the_install_page_does_not_list_is_named_with_its_line() -> No
         unlisted_imports(cells[:1] + [Cell("code", "", 1, "import torch, os\n")], "a", allowed)
         == []
     )
+
+
+def shadowed_imports(cells: list[Cell], stem: str, page: str) -> list[str]:
+    """``page:line`` for each import of a module the download itself would shadow.
+
+    The script is saved as ``<stem>.py``; Python puts its folder first on ``sys.path``,
+    so ``import <stem>`` there imports the script itself.
+    """
+    found = []
+    for cell in cells:
+        if cell.kind != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.script)):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(name.split(".")[0] == stem for name in names):
+                found.append(
+                    f"{page}:{cell.line + node.lineno - 1}: imports {stem}, which the page's "
+                    f"download {stem}.py would shadow; rename the page"
+                )
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_no_download_shadows_a_module_it_imports(page: Path) -> None:
+    found = shadowed_imports(page_cells(page), page.stem, str(page.relative_to(ROOT)))
+    assert not found, "\n".join(found)
+
+
+def test_a_download_named_like_its_import_is_found() -> None:
+    cells = [Cell("code", "", 5, "import os\nimport tensorflow as tf\n")]
+    assert shadowed_imports(cells, "tensorflow", "docs/tensorflow.md") == [
+        "docs/tensorflow.md:6: imports tensorflow, which the page's download tensorflow.py "
+        "would shadow; rename the page"
+    ]
+    assert shadowed_imports(cells, "from_tensorflow", "docs/from_tensorflow.md") == []

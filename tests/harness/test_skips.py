@@ -166,3 +166,29 @@ def test_the_site_shows_each_skip_with_its_reason() -> None:
     assert '!!! note "Not checked"\n    needs a dataset\n' in shown
     assert '!!! note "Not checked on CUDA"\n    forked workers\n' in shown
     assert "skip:" not in shown
+
+
+_NEEDS = (
+    '<!-- skip: next if(missing("{module}"), reason="needs {module}: pip install it") -->\n\n'
+    "```pycon\n>>> 1 + 1\n2\n```\n"
+)
+
+
+def test_a_skip_for_a_missing_package_skips_only_where_it_is_missing(
+    project: Path, write: Write
+) -> None:
+    absent = write("docs/absent.md", _NEEDS.format(module="no_such_package_here"))
+    errors = outcomes(project, absent)
+    assert isinstance(errors[1], unittest.SkipTest)
+    assert str(errors[1]) == f"{absent}:3: needs no_such_package_here: pip install it"
+    # Its companion: with the package installed (json always is), the example runs.
+    present = write("docs/present.md", _NEEDS.format(module="json"))
+    assert outcomes(project, present) == [None, None]
+
+
+def test_the_site_shows_a_missing_package_note_only_where_it_is_missing() -> None:
+    absent = show_skips(_NEEDS.format(module="no_such_package_here"))
+    assert '!!! note "Not checked"\n    needs no_such_package_here: pip install it\n' in absent
+    present = show_skips(_NEEDS.format(module="json"))
+    assert "!!! note" not in present and "skip:" not in present
+    assert present.endswith("```pycon\n>>> 1 + 1\n2\n```\n")
