@@ -1,7 +1,9 @@
 """A tutorial's regression loop that never zeroes its gradients, and the fix.
 
 The data are y = 2x + 5 + noise for 20 points with x in [0, 10]; the loss is
-half the mean squared error; the tutorial takes 300 steps at rate 0.1.
+half the mean squared error; the tutorial takes 300 steps at rate 0.1. Its
+stop rule, `if loss < 1: break`, is left out here, to show where the runs go;
+the page runs the loop with it.
 """
 
 import torch
