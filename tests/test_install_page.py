@@ -83,6 +83,7 @@ def test_the_install_page_lists_pytorch_the_helper_and_the_optional_packages() -
         "matplotlib",
         "scikit-learn",
         "tensorflow-cpu",
+        "tqdm",
     }
 
 
