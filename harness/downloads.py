@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.collect import ROOT, pages
-from harness.fences import OUTPUT_COMMENT, runnable_code, strip_directives
+from harness.fences import OUTPUT_COMMENT, output_comment_text, runnable_code, strip_directives
 from harness.skips import SkipDirective, skip_note_title
 
 _TITLE = re.compile(r"^#\s+(?P<title>.+)$", re.MULTILINE)
@@ -285,7 +285,7 @@ def _session_cells(source: str, first_line: int, page: str) -> list[Cell]:
 def _program_cell(program: str, line: int) -> Cell:
     """A snippet program: one cell, whose output is all its ``#>`` lines."""
     shown = [
-        line.split("#>", 1)[1][1:] for line in program.splitlines() if OUTPUT_COMMENT.match(line)
+        output_comment_text(line) for line in program.splitlines() if OUTPUT_COMMENT.match(line)
     ]
     outputs = (Output("stdout", "\n".join(shown) + "\n"),) if shown else ()
     return Cell("code", runnable_code(program, session=False), line, program, outputs)
@@ -471,7 +471,7 @@ def has_examples(cells: list[Cell]) -> bool:
 def expected_output(script: str) -> list[tuple[int, str]]:
     """The ``#>`` lines of a downloaded script: (script line, text), in order."""
     return [
-        (number, line.split("#>", 1)[1][1:])
+        (number, output_comment_text(line))
         for number, line in enumerate(script.splitlines(), start=1)
         if OUTPUT_COMMENT.match(line)
     ]

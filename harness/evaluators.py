@@ -24,7 +24,7 @@ from sybil.evaluators.doctest import DocTest
 
 from harness.checker import TensorOutputChecker
 from harness.devices import device_pass
-from harness.fences import OUTPUT_COMMENT, FenceBody
+from harness.fences import OUTPUT_COMMENT, FenceBody, output_comment_text
 from harness.figures import capture_figures
 from harness.isolation import run_example, unseeded_draw
 from harness.paths import display_path as display_path  # re-exported for the parsers
@@ -364,8 +364,7 @@ def program_chunks(source: str, path: str) -> list[_Chunk]:
         owners = [index for index, start in enumerate(starts) if start <= line]
         if not owners:
             raise ValueError(f"{display_path(path)}:{line}: '#>' output before any statement")
-        text = token.string[2:]
-        outputs.setdefault(owners[-1], []).append((line, text[1:] if text else ""))
+        outputs.setdefault(owners[-1], []).append((line, output_comment_text(token.string)))
     chunks: list[_Chunk] = []
     pending: list[ast.stmt] = []
     for index, statement in enumerate(tree.body):

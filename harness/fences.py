@@ -35,6 +35,12 @@ _INFO = re.compile(r"^\s*(?:\{\s*\.?(?P<braced>[\w+.-]+)[^}]*\}|(?P<bare>[\w+.-]
 #: pytest-examples' convention for output in a program: ``#>`` lines follow the print.
 OUTPUT_COMMENT = re.compile(r"^[ \t]*#>(?: |$)")
 
+
+def output_comment_text(comment: str) -> str:
+    """The output a ``#>`` comment (or a line ending in one) shows: ``#> 12`` is ``12``."""
+    return comment.split("#>", 1)[1][1:]
+
+
 #: Info-string attribute that marks a figure fence and holds its caption:
 #: ```` ```python figure="Loss per epoch" ````.
 FIGURE_ATTRIBUTE = re.compile(r"""\bfigure=(?P<quote>["'])(?P<caption>.*?)(?P=quote)""")

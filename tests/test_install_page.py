@@ -51,8 +51,8 @@ def importable(distributions: set[str]) -> set[str]:
     return provided | set(sys.stdlib_module_names)
 
 
-def unlisted_imports(cells: list[Cell], page: str, allowed: set[str]) -> list[str]:
-    """``page:line: imports X ...`` for each import of a module outside ``allowed``."""
+def imported_modules(cells: list[Cell]) -> list[tuple[int, str]]:
+    """(page line, top-level module) for each absolute import in the cells' code."""
     found = []
     for cell in cells:
         if cell.kind != "code":
@@ -64,15 +64,18 @@ def unlisted_imports(cells: list[Cell], page: str, allowed: set[str]) -> list[st
                 modules = [node.module]
             else:
                 continue
-            for module in modules:
-                top = module.split(".")[0]
-                if top not in allowed:
-                    line = cell.line + node.lineno - 1
-                    found.append(
-                        f"{page}:{line}: imports {top}, which {INSTALL_PAGE.relative_to(ROOT)} "
-                        "does not tell readers to install"
-                    )
+            found += [(cell.line + node.lineno - 1, module.split(".")[0]) for module in modules]
     return found
+
+
+def unlisted_imports(cells: list[Cell], page: str, allowed: set[str]) -> list[str]:
+    """``page:line: imports X ...`` for each import of a module outside ``allowed``."""
+    return [
+        f"{page}:{line}: imports {top}, which {INSTALL_PAGE.relative_to(ROOT)} "
+        "does not tell readers to install"
+        for line, top in imported_modules(cells)
+        if top not in allowed
+    ]
 
 
 def test_the_install_page_lists_pytorch_the_helper_and_the_optional_packages() -> None:
@@ -120,24 +123,12 @@ def shadowed_imports(cells: list[Cell], stem: str, page: str) -> list[str]:
     The script is saved as ``<stem>.py``; Python puts its folder first on ``sys.path``,
     so ``import <stem>`` there imports the script itself.
     """
-    found = []
-    for cell in cells:
-        if cell.kind != "code":
-            continue
-        for node in ast.walk(ast.parse(cell.script)):
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom) and node.level == 0
-                else []
-            )
-            if any(name.split(".")[0] == stem for name in names):
-                found.append(
-                    f"{page}:{cell.line + node.lineno - 1}: imports {stem}, which the page's "
-                    f"download {stem}.py would shadow; rename the page"
-                )
-    return found
+    return [
+        f"{page}:{line}: imports {stem}, which the page's download {stem}.py would shadow; "
+        "rename the page"
+        for line, top in imported_modules(cells)
+        if top == stem
+    ]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda path: str(path.relative_to(ROOT)))
