@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from tensorkit._checks import check_dense, check_has_values, check_tensor, describe_value
+
 __all__ = ["NumpyConversion", "shares_memory", "to_numpy"]
 
 
@@ -30,14 +32,6 @@ class NumpyConversion(NamedTuple):
 
     array: npt.NDArray[Any]
     copied: bool
-
-
-def _check_dense(value: torch.Tensor, function: str, name: str) -> None:
-    if value.layout != torch.strided:
-        raise ValueError(
-            f"{function}() argument {name!r} must be a dense (strided) tensor, got layout "
-            f"{value.layout}; convert it with .to_dense() first"
-        )
 
 
 def to_numpy(tensor: torch.Tensor) -> NumpyConversion:
@@ -74,17 +68,9 @@ def to_numpy(tensor: torch.Tensor) -> NumpyConversion:
         True
     """
     function = "to_numpy"
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(
-            f"{function}() argument 'tensor' must be a torch.Tensor, got "
-            f"{type(tensor).__name__} ({tensor!r})"
-        )
-    _check_dense(tensor, function, "tensor")
-    if tensor.device.type == "meta":
-        raise ValueError(
-            f"{function}() argument 'tensor' is on the meta device, which stores shapes "
-            "but no values; create it on 'cpu' or a GPU to convert it"
-        )
+    check_tensor("tensor", tensor, function)
+    check_dense("tensor", tensor, function)
+    check_has_values("tensor", tensor, function)
     source = tensor.detach()  # the same memory, without autograd's record
     copied = False
     if source.device.type != "cpu":
@@ -113,7 +99,7 @@ class _Extent(NamedTuple):
 
 def _extent(value: object, name: str) -> _Extent:
     if isinstance(value, torch.Tensor):
-        _check_dense(value, "shares_memory", name)
+        check_dense(name, value, "shares_memory")
         size = value.element_size()
         return _Extent(
             value.device,
@@ -127,7 +113,7 @@ def _extent(value: object, name: str) -> _Extent:
         return _Extent(torch.device("cpu"), address, value.shape, value.strides, value.itemsize)
     raise TypeError(
         f"shares_memory() argument {name!r} must be a torch.Tensor or a numpy.ndarray, "
-        f"got {type(value).__name__} ({value!r})"
+        f"got {describe_value(value)}"
     )
 
 

@@ -12,115 +12,25 @@ drawing never disturbs the global generator that ``torch.manual_seed`` controls.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from tensorkit._checks import (
+    MAX_SIZE,
+    check_bool,
+    check_dense,
+    check_device,
+    check_dtype,
+    check_int,
+    check_shape,
+    check_tensor,
+    seeded_generator,
+)
+
 __all__ = ["TensorInfo", "describe", "seeded_rand", "seeded_randint", "seeded_randn"]
-
-#: The largest seed ``torch.Generator.manual_seed`` accepts: seeds are unsigned 64-bit.
-MAX_SEED = 2**64 - 1
-
-
-def _check_shape(shape: object, function: str) -> tuple[int, ...]:
-    if isinstance(shape, int) and not isinstance(shape, bool):
-        raise TypeError(
-            f"{function}() argument 'shape' must be a tuple of ints, got the int {shape}; "
-            f"write shape=({shape},) for a 1-D tensor"
-        )
-    if not isinstance(shape, (tuple, list, torch.Size)):
-        raise TypeError(
-            f"{function}() argument 'shape' must be a tuple of ints such as (2, 3), "
-            f"got {type(shape).__name__} ({shape!r})"
-        )
-    for size in shape:
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise TypeError(
-                f"{function}() argument 'shape' must hold ints, got {shape!r} with "
-                f"{type(size).__name__} {size!r}; write sizes as ints, e.g. (2, 3)"
-            )
-        if size < 0:
-            raise ValueError(
-                f"{function}() argument 'shape' must hold sizes >= 0, got {tuple(shape)}"
-            )
-    return tuple(shape)
-
-
-def _check_seed(seed: object, function: str) -> int:
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(
-            f"{function}() argument 'seed' must be an int, got {type(seed).__name__} "
-            f"({seed!r}); pass e.g. seed=0"
-        )
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(
-            f"{function}() argument 'seed' must be between 0 and 2**64 - 1, got {seed}"
-        )
-    return seed
-
-
-def _check_device(device: object, function: str) -> torch.device:
-    if device is None:
-        # Follows `with torch.device(...)` and torch.set_default_device, as torch.randn does.
-        return torch.get_default_device()
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(
-            f"{function}() argument 'device' must be a str or torch.device such as "
-            f"'cpu' or 'cuda', got {type(device).__name__} ({device!r})"
-        )
-    try:
-        target = torch.device(device)
-    except RuntimeError:
-        raise ValueError(
-            f"{function}() argument 'device' is not a device name: {device!r}; "
-            "use e.g. 'cpu', 'cuda' or 'cuda:0'"
-        ) from None
-    if target.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ValueError(
-                f"{function}() argument 'device' is {str(target)!r}, but CUDA is not "
-                "available on this machine; use device='cpu'"
-            )
-        if target.index is not None and target.index >= count:
-            raise ValueError(
-                f"{function}() argument 'device' is {str(target)!r}, but this machine has "
-                f"{count} CUDA device(s); use an index below {count}"
-            )
-    return target
-
-
-def _check_dtype(dtype: object, function: str, *, floating: bool) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype):
-        raise TypeError(
-            f"{function}() argument 'dtype' must be a torch.dtype such as torch.float32, "
-            f"got {type(dtype).__name__} ({dtype!r})"
-        )
-    if floating and not dtype.is_floating_point:
-        raise ValueError(
-            f"{function}() argument 'dtype' must be a floating dtype, got {dtype}; "
-            "use torch.float32 or torch.float64"
-        )
-    if not floating and (dtype.is_complex or dtype == torch.bool):
-        raise ValueError(
-            f"{function}() argument 'dtype' must be an integer or floating dtype, got "
-            f"{dtype}; use torch.int64 (the default) or torch.float32"
-        )
-    return dtype
-
-
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator(device="cpu").manual_seed(seed)
-
-
-def _check_flag(requires_grad: object, function: str) -> bool:
-    if not isinstance(requires_grad, bool):
-        raise TypeError(
-            f"{function}() argument 'requires_grad' must be True or False, got "
-            f"{type(requires_grad).__name__} ({requires_grad!r})"
-        )
-    return requires_grad
 
 
 def _place(drawn: torch.Tensor, device: torch.device, requires_grad: bool) -> torch.Tensor:
@@ -139,11 +49,11 @@ def _seeded_float(
     requires_grad: bool,
 ) -> torch.Tensor:
     """Check the arguments of a seeded floating draw, draw on the CPU, then place it."""
-    size = _check_shape(shape, function)
-    generator = _generator(_check_seed(seed, function))
-    dtype = _check_dtype(dtype, function, floating=True)
-    target = _check_device(device, function)
-    flag = _check_flag(requires_grad, function)
+    size = check_shape(shape, function)
+    generator = seeded_generator(seed, function)
+    dtype = check_dtype(dtype, function, floating=True)
+    target = check_device(device, function)
+    flag = check_bool("requires_grad", requires_grad, function)
     drawn = draw(size, generator=generator, dtype=dtype, device="cpu")
     return _place(drawn, target, flag)
 
@@ -226,6 +136,27 @@ def seeded_rand(
     return _seeded_float(torch.rand, "seeded_rand", shape, seed, dtype, device, requires_grad)
 
 
+def _integer_range(dtype: torch.dtype) -> tuple[int, int]:
+    """The smallest and largest integers ``dtype`` holds exactly, each integer between too."""
+    if dtype.is_floating_point:
+        # A float holds every integer up to 2**digits, digits being its mantissa's bits
+        # plus one (float16: 2**11 = 2048); beyond that, drawn integers would be rounded.
+        digits = round(-math.log2(torch.finfo(dtype).eps)) + 1
+        return -(2**digits), 2**digits
+    info = torch.iinfo(dtype)
+    return info.min, info.max
+
+
+def _check_fits(low: int, high: int, dtype: torch.dtype, function: str) -> None:
+    smallest, largest = _integer_range(dtype)
+    if low < smallest or high - 1 > largest:
+        raise ValueError(
+            f"{function}() draws from [low, high) = [{low}, {high}), but {dtype} holds "
+            f"integers from {smallest} to {largest} only; narrow the range or pick a wider "
+            "dtype such as torch.int64"
+        )
+
+
 def seeded_randint(
     low: int,
     high: int,
@@ -263,21 +194,18 @@ def seeded_randint(
                 [0, 3, 9]])
     """
     function = "seeded_randint"
-    for name, bound in (("low", low), ("high", high)):
-        if not isinstance(bound, int) or isinstance(bound, bool):
-            raise TypeError(
-                f"{function}() argument {name!r} must be an int, got "
-                f"{type(bound).__name__} ({bound!r})"
-            )
+    low = check_int("low", low, function, minimum=-MAX_SIZE - 1, maximum=MAX_SIZE)
+    high = check_int("high", high, function, minimum=-MAX_SIZE - 1, maximum=MAX_SIZE)
     if high <= low:
         raise ValueError(
             f"{function}() needs low < high (values are drawn from [low, high)), got "
             f"low={low}, high={high}; e.g. low=0, high=10 for the digits 0 to 9"
         )
-    size = _check_shape(shape, function)
-    generator = _generator(_check_seed(seed, function))
-    dtype = _check_dtype(dtype, function, floating=False)
-    target = _check_device(device, function)
+    size = check_shape(shape, function)
+    generator = seeded_generator(seed, function)
+    dtype = check_dtype(dtype, function, floating=False)
+    _check_fits(low, high, dtype, function)
+    target = check_device(device, function)
     drawn = torch.randint(low, high, size, generator=generator, dtype=dtype, device="cpu")
     return drawn.to(target)
 
@@ -348,18 +276,9 @@ def describe(tensor: torch.Tensor) -> TensorInfo:
         >>> describe(w * 2)
         (3,) float32 on cpu, requires_grad=True, contiguous=True, leaf=False (MulBackward0)
     """
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(
-            f"describe() argument 'tensor' must be a torch.Tensor, got "
-            f"{type(tensor).__name__} ({tensor!r}); convert it first, e.g. "
-            "describe(torch.tensor(...))"
-        )
-    if tensor.layout != torch.strided:
-        # Sparse layouts have no strides, so contiguity means nothing for them.
-        raise ValueError(
-            f"describe() argument 'tensor' must be a dense (strided) tensor, got layout "
-            f"{tensor.layout}; describe tensor.to_dense() instead"
-        )
+    check_tensor("tensor", tensor, "describe")
+    # Sparse layouts have no strides, so contiguity means nothing for them.
+    check_dense("tensor", tensor, "describe", why="sparse tensors have no strides")
     node = tensor.grad_fn
     return TensorInfo(
         shape=tuple(tensor.shape),

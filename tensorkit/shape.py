@@ -13,11 +13,14 @@ memory, as after ``transpose``. `explain_view` says which case applies and why;
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+
+from tensorkit._checks import check_dense, check_tensor, describe_value
 
 __all__ = ["Reshaped", "ViewExplanation", "explain_view", "view_or_copy"]
 
@@ -60,34 +63,20 @@ class Reshaped(NamedTuple):
     copied: bool
 
 
-def _check_tensor(tensor: object, function: str) -> torch.Tensor:
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(
-            f"{function}() argument 'tensor' must be a torch.Tensor, got "
-            f"{type(tensor).__name__} ({tensor!r})"
-        )
-    if tensor.layout != torch.strided:
-        raise ValueError(
-            f"{function}() argument 'tensor' must be a dense (strided) tensor, got layout "
-            f"{tensor.layout}; sparse tensors have no strides to view"
-        )
-    return tensor
-
-
 def _resolve_shape(
     shape: object, numel: int, old: tuple[int, ...], function: str
 ) -> tuple[int, ...]:
     """Check a requested shape as ``view`` would, and replace a ``-1`` by its size."""
-    if isinstance(shape, int) and not isinstance(shape, bool):
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, (tuple, list, torch.Size)) or not all(
-        isinstance(size, int) and not isinstance(size, bool) for size in shape
+        isinstance(size, numbers.Integral) and not isinstance(size, bool) for size in shape
     ):
         raise TypeError(
             f"{function}() argument 'shape' must be a tuple of ints such as (3, 2) or "
-            f"(-1,), got {type(shape).__name__} ({shape!r})"
+            f"(-1,), got {describe_value(shape)}"
         )
-    sizes = tuple(shape)
+    sizes = tuple(int(size) for size in shape)
     unknown = [i for i, size in enumerate(sizes) if size == -1]
     if len(unknown) > 1 or any(size < -1 for size in sizes):
         raise ValueError(
@@ -198,8 +187,13 @@ def explain_view(tensor: torch.Tensor, shape: Sequence[int] | int) -> ViewExplan
         not a view: new dim 0 (size 6) would span dims 0 and 1 of the tensor,
         but dim 0 has stride 1, not the 6 that one evenly spaced run needs
     """
-    function = "explain_view"
-    tensor = _check_tensor(tensor, function)
+    return _explain(tensor, shape, "explain_view")
+
+
+def _explain(tensor: object, shape: object, function: str) -> ViewExplanation:
+    """explain_view's work, with errors that name ``function``, the one the reader called."""
+    tensor = check_tensor("tensor", tensor, function)
+    check_dense("tensor", tensor, function, why="sparse tensors have no strides to view")
     old = tuple(tensor.shape)
     new = _resolve_shape(shape, tensor.numel(), old, function)
     old_strides = tuple(tensor.stride())
@@ -254,7 +248,7 @@ def view_or_copy(tensor: torch.Tensor, shape: Sequence[int] | int) -> Reshaped:
         >>> flat, copied
         (tensor([0, 3, 1, 4, 2, 5]), True)
     """
-    explanation = explain_view(tensor, shape)
+    explanation = _explain(tensor, shape, "view_or_copy")
     if explanation.possible:
         return Reshaped(tensor.view(explanation.shape), False)
     # contiguous() copies into row-major order, which any shape can then view.

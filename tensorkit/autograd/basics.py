@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from tensorkit.autograd._checks import check_named_tensors
+from tensorkit._checks import check_named_tensors
+from tensorkit._table import format_table
 
 #: Gradients with more elements than this are summarised by their shape in the table.
 MAX_SHOWN_ELEMENTS = 8
@@ -85,12 +86,7 @@ class GradTable(tuple[GradInfo, ...]):
             [row.name, str(row.requires_grad), str(row.is_leaf), str(row.grad_fn), row.grad]
             for row in self
         ]
-        widths = [max(len(line[i]) for line in cells) for i in range(len(_COLUMNS))]
-        lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-            for line in cells
-        ]
-        return "\n".join(lines)
+        return format_table(cells[0], cells[1:])
 
     def __repr__(self) -> str:
         return str(self)

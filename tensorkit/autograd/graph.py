@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from tensorkit.autograd._checks import check_named_tensors
+from tensorkit._checks import check_named_tensors
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

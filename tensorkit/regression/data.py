@@ -12,31 +12,14 @@ from collections.abc import Sequence
 
 import torch
 
-from tensorkit.regression._checks import check_positive_int, check_real, describe
-
-
-def _generator(seed: object, function: str) -> torch.Generator:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"{function}() argument 'seed' must be an int, got {describe(seed)}")
-    return torch.Generator(device="cpu").manual_seed(int(seed))
-
-
-def _placement(
-    dtype: object, device: torch.device | str | None, function: str
-) -> tuple[torch.dtype, torch.device]:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"{function}() argument 'dtype' must be a floating torch.dtype such as "
-            f"torch.float32, got {dtype!r}"
-        )
-    if device is None:
-        return dtype, torch.get_default_device()
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(
-            f"{function}() argument 'device' must be a torch.device, a string such as "
-            f"'cpu' or 'cuda', or None, got {describe(device)}"
-        )
-    return dtype, torch.device(device)
+from tensorkit._checks import (
+    check_device,
+    check_dtype,
+    check_positive_int,
+    check_real,
+    describe_value,
+    seeded_generator,
+)
 
 
 def _weights(weight: object) -> torch.Tensor:
@@ -45,7 +28,7 @@ def _weights(weight: object) -> torch.Tensor:
         if not weight.is_floating_point() or weight.ndim != 1:
             raise TypeError(
                 f"{function}() argument 'weight' must be a 1-D floating tensor or a sequence "
-                f"of numbers, got {describe(weight)}"
+                f"of numbers, got {describe_value(weight)}"
             )
         values = weight.detach().to("cpu", torch.float64)
     elif isinstance(weight, Sequence) and not isinstance(weight, str):
@@ -57,7 +40,7 @@ def _weights(weight: object) -> torch.Tensor:
     else:
         raise TypeError(
             f"{function}() argument 'weight' must be a 1-D floating tensor or a sequence of "
-            f"numbers such as [2.0, -3.4], got {describe(weight)}"
+            f"numbers such as [2.0, -3.4], got {describe_value(weight)}"
         )
     if values.numel() == 0:
         raise ValueError(f"{function}() argument 'weight' is empty: give one weight per feature")
@@ -122,8 +105,9 @@ def synthetic_linear(
     true_weight = _weights(weight)
     true_bias = check_real("bias", bias, function, minimum=-float("inf"))
     noise = check_real("noise", noise, function)
-    generator = _generator(seed, function)
-    dtype, device = _placement(dtype, device, function)
+    generator = seeded_generator(seed, function)
+    dtype = check_dtype(dtype, function, floating=True)
+    device = check_device(device, function)
     # Draw in float64 on the CPU, then convert: the same numbers for every dtype's
     # rounding and on every device.
     X = torch.randn(n, true_weight.numel(), generator=generator, dtype=torch.float64, device="cpu")
@@ -184,8 +168,9 @@ def two_blobs(
     center = check_real("center", center, function, minimum=-float("inf"))
     shift = check_real("shift", shift, function, minimum=-float("inf"))
     std = check_real("std", std, function)
-    generator = _generator(seed, function)
-    dtype, device = _placement(dtype, device, function)
+    generator = seeded_generator(seed, function)
+    dtype = check_dtype(dtype, function, floating=True)
+    device = check_device(device, function)
     shape = (n_per_class, n_features)
     first = torch.randn(shape, generator=generator, dtype=torch.float64, device="cpu")
     second = torch.randn(shape, generator=generator, dtype=torch.float64, device="cpu")

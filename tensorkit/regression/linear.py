@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import torch
 
-from tensorkit.regression._checks import check_features, check_finite, check_pair
+from tensorkit._checks import check_features, check_finite, check_pair
 
 #: Rows per block: small enough for the buffer to stay in cache, large enough that the
 #: per-block overhead does not show.

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from tensorkit.regression._checks import (
+from tensorkit._checks import (
     check_features,
     check_finite,
     check_pair,

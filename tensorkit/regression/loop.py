@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from tensorkit.regression._checks import check_positive_int, describe
+from tensorkit._checks import check_positive_int, describe_value
 from tensorkit.regression._progress import epoch_bar, tqdm_installed
 
 #: A progress bar appears only when an automatic one would be shown at all (a terminal)
@@ -31,7 +31,7 @@ def _pair(batch: object, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         raise TypeError(
             "train() argument 'data' must yield (inputs, targets) pairs of tensors, as "
             f"batches(X, y, ...) and DataLoader(TensorDataset(X, y)) do; in epoch {epoch} "
-            f"it yielded {describe(batch)}"
+            f"it yielded {describe_value(batch)}"
         )
     return batch[0], batch[1]
 
@@ -99,17 +99,17 @@ def train(
     function = "train"
     if not isinstance(model, nn.Module):
         raise TypeError(
-            f"{function}() argument 'model' must be a torch.nn.Module, got {describe(model)}"
+            f"{function}() argument 'model' must be a torch.nn.Module, got {describe_value(model)}"
         )
     if not callable(loss_fn):
         raise TypeError(
             f"{function}() argument 'loss_fn' must be callable, such as nn.MSELoss(), got "
-            f"{describe(loss_fn)}"
+            f"{describe_value(loss_fn)}"
         )
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"{function}() argument 'optimizer' must be a torch.optim.Optimizer, got "
-            f"{describe(optimizer)}"
+            f"{describe_value(optimizer)}"
         )
     if isinstance(optimizer, torch.optim.LBFGS):
         raise TypeError(
@@ -119,13 +119,13 @@ def train(
     if isinstance(data, torch.Tensor) or not isinstance(data, Iterable):
         raise TypeError(
             f"{function}() argument 'data' must be an iterable of (inputs, targets) "
-            f"batches, such as batches(X, y, 64), got {describe(data)}"
+            f"batches, such as batches(X, y, 64), got {describe_value(data)}"
         )
     epochs = check_positive_int("epochs", epochs, function)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(
             f"{function}() argument 'progress' must be True, False or None, got "
-            f"{describe(progress)}"
+            f"{describe_value(progress)}"
         )
     owned = {id(parameter) for parameter in model.parameters()}
     updated = [p for group in optimizer.param_groups for p in group["params"]]
@@ -155,7 +155,7 @@ def train(
                 if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
                     raise TypeError(
                         f"{function}() argument 'loss_fn' must return a 0-d tensor (the "
-                        f"batch's mean loss), got {describe(loss)}"
+                        f"batch's mean loss), got {describe_value(loss)}"
                     )
                 loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
                 optimizer.step()

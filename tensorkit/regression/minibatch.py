@@ -12,12 +12,13 @@ from collections.abc import Iterator
 
 import torch
 
-from tensorkit.regression._checks import (
+from tensorkit._checks import (
+    check_bool,
     check_finite,
     check_pair,
     check_positive_int,
     check_samples,
-    describe,
+    describe_value,
 )
 
 
@@ -128,17 +129,13 @@ def batches(
     X = check_samples(X, function)
     y = check_pair(X, y, function, floating=False)
     batch_size = check_positive_int("batch_size", batch_size, function)
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"{function}() argument 'shuffle' must be a bool, got {describe(shuffle)}")
-    if not isinstance(drop_last, bool):
-        raise TypeError(
-            f"{function}() argument 'drop_last' must be a bool, got {describe(drop_last)}"
-        )
+    shuffle = check_bool("shuffle", shuffle, function)
+    drop_last = check_bool("drop_last", drop_last, function)
     if generator is not None:
         if not isinstance(generator, torch.Generator):
             raise TypeError(
                 f"{function}() argument 'generator' must be a torch.Generator or None, got "
-                f"{describe(generator)}"
+                f"{describe_value(generator)}"
             )
         if generator.device.type != "cpu":
             raise ValueError(

@@ -132,7 +132,7 @@ def test_near_collinear_float32_is_refused_but_float64_works() -> None:
             "'X' must be a floating tensor, got dtype torch.int64",
         ),
         (torch.ones(3), torch.ones(3), ValueError, r"X.unsqueeze\(1\)"),
-        (torch.ones(0, 2), torch.ones(0), ValueError, "'X' is empty"),
+        (torch.ones(0, 2), torch.ones(0), ValueError, "'X' has no samples"),
         (torch.ones(3, 2), torch.ones(4), ValueError, "X has 3, y has 4 samples"),
         (
             torch.ones(3, 2),

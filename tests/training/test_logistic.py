@@ -146,7 +146,7 @@ def test_the_subsample_start_does_not_change_the_answer(monkeypatch: pytest.Monk
             "'y' must have X's dtype torch.float32, got torch.int64",
         ),
         (torch.ones(4, 2), torch.ones(5), {}, ValueError, "X has 4, y has 5 samples"),
-        (torch.ones(0, 2), torch.ones(0), {}, ValueError, "'X' is empty"),
+        (torch.ones(0, 2), torch.ones(0), {}, ValueError, "'X' has no samples"),
         (torch.ones(4, 2), torch.ones(4, 2), {}, ValueError, r"must be \(samples,\) or"),
         (
             torch.ones(4, 2),
@@ -182,14 +182,14 @@ def test_the_subsample_start_does_not_change_the_answer(monkeypatch: pytest.Monk
             torch.tensor([0.0, 1.0, 0.0, 1.0]),
             {"l2": -1.0},
             ValueError,
-            "'l2' must be a finite number at least 0",
+            "'l2' must be at least 0",
         ),
         (
             torch.rand(4, 2),
             torch.tensor([0.0, 1.0, 0.0, 1.0]),
             {"tol": 0.0},
             ValueError,
-            "'tol' must be a finite number above 0",
+            "'tol' must be above 0",
         ),
         (
             torch.rand(4, 2),
