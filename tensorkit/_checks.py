@@ -308,14 +308,23 @@ def check_device(device: object, function: str) -> torch.device:
                 f"{count} CUDA device(s); use an index below {count}"
             )
         return target
-    # Any other backend (mps, xpu...): ask torch for an empty tensor there, which fails
-    # with torch's own reason when the build or the machine lacks that backend.
+    if target.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(
+                f"{function}() argument 'device' is 'mps', but Apple's Metal (MPS) is not "
+                "available on this machine; use device='cpu'"
+            )
+        return target
+    # Any other backend (xpu, ...): ask torch for an empty tensor there, which fails with
+    # torch's own reason when the build or the machine lacks that backend. Its first line
+    # says why; the rest is a list of every backend torch was built with.
     try:
         torch.empty(0, device=target)
     except (RuntimeError, AssertionError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(
             f"{function}() argument 'device' is {str(target)!r}, which this machine cannot "
-            f"use ({error}); use device='cpu'"
+            f"use ({reason}); use device='cpu'"
         ) from None
     return target
 

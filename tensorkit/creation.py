@@ -52,6 +52,7 @@ def _seeded_float(
     size = check_shape(shape, function)
     generator = seeded_generator(seed, function)
     dtype = check_dtype(dtype, function, floating=True)
+    _check_storage(size, dtype, function)
     target = check_device(device, function)
     flag = check_bool("requires_grad", requires_grad, function)
     drawn = draw(size, generator=generator, dtype=dtype, device="cpu")
@@ -73,7 +74,7 @@ def seeded_randn(
 
     Args:
         shape: The tensor's shape, a tuple of sizes such as ``(2, 3)``.
-        seed: The seed, an int from 0 to ``2**64 - 1``.
+        seed: The seed, an int from 0 to ``2**64 - 1`` (NumPy integers too).
         dtype: A floating dtype.
         device: Where to put the tensor; ``None`` means the default device.
         requires_grad: Whether the result is a leaf that requires grad.
@@ -83,8 +84,9 @@ def seeded_randn(
 
     Raises:
         TypeError: If an argument has the wrong type (``shape=3``, a float seed...).
-        ValueError: If a size or the seed is negative, the dtype is not floating, or the
-            device does not exist on this machine.
+        ValueError: If a size or the seed is out of range, the tensor's bytes would not fit
+            in 64 bits, the dtype is not floating, or the device does not exist on this
+            machine.
 
     Examples:
         >>> import torch
@@ -114,7 +116,7 @@ def seeded_rand(
 
     Args:
         shape: The tensor's shape, a tuple of sizes such as ``(2, 3)``.
-        seed: The seed, an int from 0 to ``2**64 - 1``.
+        seed: The seed, an int from 0 to ``2**64 - 1`` (NumPy integers too).
         dtype: A floating dtype.
         device: Where to put the tensor; ``None`` means the default device.
         requires_grad: Whether the result is a leaf that requires grad.
@@ -124,8 +126,9 @@ def seeded_rand(
 
     Raises:
         TypeError: If an argument has the wrong type.
-        ValueError: If a size or the seed is negative, the dtype is not floating, or the
-            device does not exist on this machine.
+        ValueError: If a size or the seed is out of range, the tensor's bytes would not fit
+            in 64 bits, the dtype is not floating, or the device does not exist on this
+            machine.
 
     Examples:
         >>> from tensorkit.creation import seeded_rand
@@ -134,6 +137,21 @@ def seeded_rand(
                 [0.0885, 0.1320]])
     """
     return _seeded_float(torch.rand, "seeded_rand", shape, seed, dtype, device, requires_grad)
+
+
+def _check_storage(size: tuple[int, ...], dtype: torch.dtype, function: str) -> None:
+    """A ValueError when the tensor's bytes could not even be counted in 64 bits.
+
+    Torch reports that as "Storage size calculation overflowed" without naming the
+    argument; a shape that is merely too large for memory gets torch's allocator error,
+    which already says how many bytes it tried to allocate.
+    """
+    nbytes = math.prod(size) * dtype.itemsize
+    if nbytes > MAX_SIZE:
+        raise ValueError(
+            f"{function}() argument 'shape' {size} would need {nbytes:.3g} bytes of "
+            f"{dtype}, more than any machine can address; use smaller sizes"
+        )
 
 
 def _integer_range(dtype: torch.dtype) -> tuple[int, int]:
@@ -175,7 +193,7 @@ def seeded_randint(
         low: The smallest value that can be drawn.
         high: One more than the largest value that can be drawn; greater than ``low``.
         shape: The tensor's shape, a tuple of sizes such as ``(2, 3)``.
-        seed: The seed, an int from 0 to ``2**64 - 1``.
+        seed: The seed, an int from 0 to ``2**64 - 1`` (NumPy integers too).
         dtype: An integer or floating dtype; ``torch.int64`` by default, as in torch.
         device: Where to put the tensor; ``None`` means the default device.
 
@@ -184,8 +202,10 @@ def seeded_randint(
 
     Raises:
         TypeError: If an argument has the wrong type.
-        ValueError: If ``high <= low``, a size or the seed is negative, the dtype is bool
-            or complex, or the device does not exist on this machine.
+        ValueError: If ``high <= low``, ``[low, high)`` holds integers ``dtype`` cannot
+            hold exactly (``high=1000`` for ``torch.uint8``), a size or the seed is out of
+            range, the dtype is bool or complex, or the device does not exist on this
+            machine.
 
     Examples:
         >>> from tensorkit.creation import seeded_randint
@@ -204,6 +224,7 @@ def seeded_randint(
     size = check_shape(shape, function)
     generator = seeded_generator(seed, function)
     dtype = check_dtype(dtype, function, floating=False)
+    _check_storage(size, dtype, function)
     _check_fits(low, high, dtype, function)
     target = check_device(device, function)
     drawn = torch.randint(low, high, size, generator=generator, dtype=dtype, device="cpu")

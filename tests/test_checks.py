@@ -165,8 +165,18 @@ def test_a_device_name_torch_does_not_know_is_a_value_error(device: str) -> None
 
 @pytest.mark.skipif(torch.backends.mps.is_available(), reason="needs a machine without MPS")
 def test_a_backend_this_build_lacks_is_a_value_error_not_a_torch_error() -> None:
-    with pytest.raises(ValueError, match=r"'device' is 'mps', which this machine cannot use"):
+    with pytest.raises(
+        ValueError, match=r"'device' is 'mps', but .* not available .* device='cpu'"
+    ):
         check_device("mps", "f")
+
+
+def test_another_backend_this_build_lacks_is_a_short_value_error() -> None:
+    with pytest.raises(
+        ValueError, match=r"'device' is 'xpu', which this machine cannot use"
+    ) as error:
+        check_device("xpu", "f")
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("device", [0, True, torch.float32])

@@ -183,6 +183,56 @@ def test_randint_bounds_are_ints(bound: Any) -> None:
         seeded_randint(0, bound, (2,), seed=0)
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "dtype", "range_shown"),
+    [
+        (0, 1000, torch.uint8, "from 0 to 255"),
+        (-500, 0, torch.int8, "from -128 to 127"),
+        (0, 10**6, torch.float16, "from -2048 to 2048"),
+        (0, 2**25, torch.float32, "from -16777216 to 16777216"),
+    ],
+)
+def test_randint_range_must_fit_the_dtype(
+    low: int, high: int, dtype: torch.dtype, range_shown: str
+) -> None:
+    with pytest.raises(
+        ValueError, match=rf"\[{low}, {high}\), but {dtype} holds integers {range_shown}"
+    ):
+        seeded_randint(low, high, (2,), seed=0, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "dtype"),
+    [
+        (0, 256, torch.uint8),
+        (-128, 128, torch.int8),
+        (0, 2049, torch.float16),
+        (0, 2**63 - 1, torch.int64),
+    ],
+)
+def test_randint_range_that_just_fits_is_drawn_like_torch(
+    low: int, high: int, dtype: torch.dtype
+) -> None:
+    expected = torch.randint(low, high, (50,), generator=generator(3), dtype=dtype)
+    assert torch.equal(seeded_randint(low, high, (50,), seed=3, dtype=dtype), expected)
+
+
+@pytest.mark.parametrize("bound", [2**63, -(2**63) - 1])
+def test_randint_bounds_beyond_64_bits_are_refused_by_name(bound: int) -> None:
+    with pytest.raises(ValueError, match=r"argument 'low' must be (at least|at most)"):
+        seeded_randint(bound, 2**62, (2,), seed=0)
+
+
+@pytest.mark.parametrize(("factory", "bounds"), FACTORIES)
+def test_a_shape_whose_bytes_overflow_64_bits_is_refused_by_name(
+    factory: Factory, bounds: tuple[Any, ...]
+) -> None:
+    with pytest.raises(
+        ValueError, match=r"argument 'shape' \(1099511627776, 1099511627776\) would need"
+    ):
+        factory(*bounds, (2**40, 2**40), seed=0)
+
+
 @pytest.mark.parametrize(("factory", "bounds"), FACTORIES)
 @pytest.mark.parametrize(
     ("device", "error", "message"),
