@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -145,8 +147,20 @@ def test_view_or_copy_keeps_autograd() -> None:
     ],
 )
 def test_bad_shapes(function: Any, shape: Any, error: type[Exception], message: str) -> None:
-    with pytest.raises(error, match=message):
+    # Each error names the function the reader called, not the one it is built on.
+    with pytest.raises(error, match=rf"^{function.__name__}\(\) .*{message}"):
         function(torch.zeros(2, 3), shape)
+
+
+def test_the_name_check_above_would_catch_a_borrowed_name() -> None:
+    message = "explain_view() argument 'shape' (4, 2) has 8 elements"
+    assert not re.match(rf"^{view_or_copy.__name__}\(\) ", message)
+
+
+def test_numpy_integers_are_sizes_as_in_view() -> None:
+    x = torch.arange(6)
+    assert view_or_copy(x, (np.int64(2), 3)).tensor.shape == (2, 3)
+    assert explain_view(x, np.int64(6)).possible
 
 
 def test_minus_one_beside_zero_is_ambiguous() -> None:
