@@ -1,0 +1,229 @@
+"""Every INTERNAL, MISLEADING, SILENT and MUTATES row of the tensorkit review, as it is now.
+
+`../shared/reviews/TENSORKIT.md` called each public function with bad input and gave
+each call a verdict. This module replays the calls whose verdict was a defect and asserts
+what they give now: an error that names the argument, or the right answer. Inputs are
+snapshotted before each call and compared after it, so an error that leaves an argument
+changed fails too.
+
+``python -m tests.test_review_rows`` prints the table of what each row gives now, for the
+closing note of the issue that fixed them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from tensorkit.creation import seeded_randint, seeded_randn
+from tensorkit.regression import batches, synthetic_linear, two_blobs
+from tensorkit.shape import view_or_copy
+
+
+@dataclass(frozen=True)
+class Raises:
+    """The call raises ``error`` with a message matching ``message``."""
+
+    error: type[Exception]
+    message: str
+
+
+@dataclass(frozen=True)
+class Returns:
+    """The call returns a value for which ``check`` is true; ``shown`` says what it is."""
+
+    check: Callable[[object], bool]
+    shown: str
+
+
+def no_inputs() -> tuple[object, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One review row: the function, the input as the review wrote it, and its verdict.
+
+    ``inputs`` makes the tensors and models the call is given, fresh for each run, and
+    ``call`` takes them; they are compared with a snapshot after the call.
+    """
+
+    function: str
+    given: str
+    verdict: str
+    call: Callable[..., object]
+    now: Raises | Returns
+    inputs: Callable[[], tuple[object, ...]] = no_inputs
+
+
+ROWS = [
+    Row(
+        "seeded_randn",
+        "shape=(2**40, 2**40)",
+        "INTERNAL",
+        lambda: seeded_randn((2**40, 2**40), seed=0),
+        Raises(ValueError, r"argument 'shape' \(1099511627776, 1099511627776\) would need"),
+    ),
+    Row(
+        "seeded_randn",
+        "device='mps'",
+        "INTERNAL",
+        lambda: seeded_randn((2,), seed=0, device="mps"),
+        Raises(ValueError, r"argument 'device' is 'mps', but .* not available"),
+    ),
+    Row(
+        "seeded_randint",
+        "high=2**63",
+        "INTERNAL",
+        lambda: seeded_randint(0, 2**63, (2,), seed=0),
+        Raises(ValueError, r"argument 'high' must be at most 2\*\*63 - 1"),
+    ),
+    Row(
+        "seeded_randint",
+        "dtype=uint8, high=1000",
+        "INTERNAL",
+        lambda: seeded_randint(0, 1000, (2,), seed=0, dtype=torch.uint8),
+        Raises(ValueError, r"\[0, 1000\), but torch.uint8 holds integers from 0 to 255"),
+    ),
+    Row(
+        "seeded_randint",
+        "dtype=int8, low=-500",
+        "INTERNAL",
+        lambda: seeded_randint(-500, 0, (2,), seed=0, dtype=torch.int8),
+        Raises(ValueError, r"but torch.int8 holds integers from -128 to 127"),
+    ),
+    Row(
+        "seeded_randint",
+        "dtype=float16, high=10**6",
+        "INTERNAL",
+        lambda: seeded_randint(0, 10**6, (2,), seed=0, dtype=torch.float16),
+        Raises(ValueError, r"but torch.float16 holds integers from -2048 to 2048"),
+    ),
+    Row(
+        "view_or_copy",
+        "shape=(4, 2) for 6 elements",
+        "MISLEADING",
+        lambda: view_or_copy(torch.zeros(2, 3), (4, 2)),
+        Raises(ValueError, r"^view_or_copy\(\) argument 'shape' \(4, 2\) has 8 elements"),
+    ),
+    Row(
+        "synthetic_linear",
+        "seed=-1",
+        "SILENT",
+        lambda: synthetic_linear(5, [1.0], 0.0, seed=-1),
+        Raises(ValueError, r"argument 'seed' must be between 0 and 2\*\*64 - 1, got -1"),
+    ),
+    Row(
+        "two_blobs",
+        "seed=2**64",
+        "INTERNAL",
+        lambda: two_blobs(5, seed=2**64),
+        Raises(ValueError, r"argument 'seed' must be between 0 and 2\*\*64 - 1"),
+    ),
+    Row(
+        "synthetic_linear",
+        "device='gpu'",
+        "INTERNAL",
+        lambda: synthetic_linear(5, [1.0], 0.0, device="gpu"),
+        Raises(ValueError, r"argument 'device' is not a device name: 'gpu'"),
+    ),
+    Row(
+        "batches",
+        "batch_size=2**63",
+        "INTERNAL",
+        lambda: batches(torch.ones(4, 2), torch.ones(4), 2**63),
+        Raises(ValueError, r"argument 'batch_size' must be at most 2\*\*63 - 1"),
+    ),
+    Row(
+        "batches",
+        "X on the meta device",
+        "INTERNAL",
+        lambda: batches(torch.ones(4, 2, device="meta"), torch.ones(4, device="meta"), 2),
+        Raises(ValueError, r"argument 'X' is on the meta device"),
+    ),
+]
+if not torch.cuda.is_available():
+    ROWS.append(
+        Row(
+            "synthetic_linear",
+            "device='cuda' without CUDA",
+            "INTERNAL",
+            lambda: synthetic_linear(5, [1.0], 0.0, device="cuda"),
+            Raises(ValueError, r"'cuda', but CUDA is not available on this machine"),
+        )
+    )
+
+
+def snapshot(values: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(copy.deepcopy(value) for value in values)
+
+
+def unchanged(before: tuple[object, ...], after: tuple[object, ...]) -> bool:
+    for old, new in zip(before, after, strict=True):
+        if isinstance(old, torch.Tensor) and isinstance(new, torch.Tensor):
+            if not torch.equal(old, new):
+                return False
+        elif isinstance(old, torch.nn.Module) and isinstance(new, torch.nn.Module):
+            for a, b in zip(old.state_dict().values(), new.state_dict().values(), strict=True):
+                if not torch.equal(a, b):
+                    return False
+    return True
+
+
+def outcome(row: Row) -> str:
+    """What the row's call gives now, as one line for the table."""
+    try:
+        value = row.call(*row.inputs())
+    except Exception as error:  # noqa: BLE001  # the table reports whatever happens
+        return f"{type(error).__name__}: {error}"
+    shown = row.now.shown if isinstance(row.now, Returns) else repr(value)
+    return f"returns {shown}"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.function}: {row.given}")
+def test_review_row_gives_a_named_error_or_the_right_answer(row: Row) -> None:
+    inputs = row.inputs()
+    before = snapshot(inputs)
+    if isinstance(row.now, Raises):
+        with pytest.raises(row.now.error, match=row.now.message):
+            row.call(*inputs)
+    else:
+        assert row.now.check(row.call(*inputs)), row.now.shown
+    assert unchanged(before, inputs), "the call changed its inputs"
+
+
+def test_a_row_that_expects_the_wrong_message_fails() -> None:
+    row = Row(
+        "f", "x", "INTERNAL", lambda: seeded_randn((2,), seed=-1), Raises(ValueError, "nope")
+    )
+    with pytest.raises(AssertionError, match="Regex pattern did not match"):
+        test_review_row_gives_a_named_error_or_the_right_answer(row)
+
+
+def test_the_input_comparison_sees_a_change() -> None:
+    x = torch.zeros(2)
+    model = torch.nn.Linear(1, 1)
+    before = snapshot((x, model))
+    x += 1
+    assert not unchanged(before, (x, model))
+    x -= 1
+    with torch.no_grad():
+        model.weight += 1
+    assert not unchanged(before, (x, model))
+
+
+def main() -> None:
+    print("| function | input | verdict then | now |")
+    print("|---|---|---|---|")
+    for row in ROWS:
+        now = re.sub(r"\s+", " ", outcome(row)).replace("|", "\\|")
+        print(f"| {row.function} | `{row.given}` | {row.verdict} | {now} |")
+
+
+if __name__ == "__main__":
+    main()
