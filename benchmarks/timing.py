@@ -188,8 +188,11 @@ def in_fresh_process(function: Callable[..., Any], *args: Any, threads: int) -> 
 
 
 def ms(seconds: float) -> str:
-    """Seconds as milliseconds with three significant digits."""
-    return f"{seconds * 1e3:.3g} ms"
+    """Seconds as milliseconds, three significant digits, never in e-notation."""
+    value = seconds * 1e3
+    if value >= 100:
+        return f"{value:.0f} ms"
+    return f"{value:.3g} ms"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -103,12 +103,19 @@ def check_features(value: object, function: str, name: str = "X") -> torch.Tenso
 
 
 def check_samples(value: object, function: str, name: str = "X") -> torch.Tensor:
-    """Check that ``value`` is a floating tensor with at least one sample along dim 0.
+    """Check that ``value`` is a dense, real tensor with at least one sample along dim 0.
 
-    Unlike :func:`check_features`, any rank from 1 up is accepted, such as images.
+    Any rank from 1 up is accepted (images), and any real dtype: a ``DataLoader`` batches
+    token ids (int64), images (uint8) and masks (bool) as well as floats.
     """
     X = check_tensor(name, value, function)
-    check_floating(name, X, function)
+    if X.is_complex():
+        raise TypeError(
+            f"{function}() argument {name!r} must be a real tensor (floating, integer or "
+            f"bool), got dtype {X.dtype}; torch's layers and losses take real inputs, so "
+            f"pass torch.view_as_real({name}), which holds the real and imaginary parts "
+            "side by side"
+        )
     if X.ndim == 0:
         raise ValueError(
             f"{function}() argument {name!r} must have samples along its first dimension, "

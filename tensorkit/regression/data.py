@@ -7,6 +7,7 @@ gives the same values on every device, and the global random state is left untou
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ import torch
 from tensorkit._checks import (
     check_device,
     check_dtype,
+    check_has_values,
     check_positive_int,
     check_real,
     describe_value,
@@ -30,6 +32,7 @@ def _weights(weight: object) -> torch.Tensor:
                 f"{function}() argument 'weight' must be a 1-D floating tensor or a sequence "
                 f"of numbers, got {describe_value(weight)}"
             )
+        check_has_values("weight", weight, function)
         values = weight.detach().to("cpu", torch.float64)
     elif isinstance(weight, Sequence) and not isinstance(weight, str):
         if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in weight):
@@ -49,6 +52,26 @@ def _weights(weight: object) -> torch.Tensor:
             f"{function}() argument 'weight' holds NaN or infinite values: {weight!r}"
         )
     return values
+
+
+def _in_dtype(
+    values: torch.Tensor, dtype: torch.dtype, function: str, arguments: str
+) -> torch.Tensor:
+    """``values`` (float64, on the CPU) in ``dtype``; a ValueError if any is not finite there.
+
+    The values are finite in float64 unless the arguments are near float64's own limit;
+    a narrower dtype turns anything beyond its largest value into infinity, silently.
+    """
+    converted = values.to(dtype)
+    if bool(torch.isfinite(converted).all()):
+        return converted
+    largest = values.abs().max().item()
+    got = f"values as large as {largest:.3g}" if math.isfinite(largest) else "infinite values"
+    raise ValueError(
+        f"{function}() arguments {arguments} must give data that {dtype} can hold (whose "
+        f"largest value is {torch.finfo(dtype).max:.3g}), got {got}; use smaller values"
+        + ("" if dtype == torch.float64 else ", or dtype=torch.float64")
+    )
 
 
 def synthetic_linear(
@@ -83,8 +106,11 @@ def synthetic_linear(
 
     Raises:
         TypeError: If an argument has the wrong type, such as a weight given as a string.
-        ValueError: If ``n`` is below 1, ``weight`` is empty or not finite, or ``bias`` or
-            ``noise`` is not a finite number (``noise`` also not negative).
+        ValueError: If ``n`` is below 1, ``weight`` is empty, not finite or on the meta
+            device, ``bias`` or ``noise`` is not a finite number (``noise`` also not
+            negative), ``seed`` is outside 0 to ``2**64 - 1``, ``device`` is not one this
+            machine has, or the targets would not be finite in ``dtype`` (a weight or
+            bias too large for it, such as 1e38 in float32).
 
     Examples:
         >>> import torch
@@ -113,7 +139,8 @@ def synthetic_linear(
     X = torch.randn(n, true_weight.numel(), generator=generator, dtype=torch.float64, device="cpu")
     eps = torch.randn(n, generator=generator, dtype=torch.float64, device="cpu")
     y = X @ true_weight + true_bias + noise * eps
-    return X.to(device, dtype), y.reshape(-1, 1).to(device, dtype)
+    y = _in_dtype(y.reshape(-1, 1), dtype, function, "'weight', 'bias' and 'noise'")
+    return X.to(device, dtype), y.to(device)
 
 
 def two_blobs(
@@ -151,8 +178,10 @@ def two_blobs(
 
     Raises:
         TypeError: If an argument has the wrong type.
-        ValueError: If a count is below 1, or a number is not finite (``std`` also not
-            negative).
+        ValueError: If a count is below 1, a number is not finite (``std`` also not
+            negative), ``seed`` is outside 0 to ``2**64 - 1``, ``device`` is not one this
+            machine has, or the samples would not be finite in ``dtype`` (``center``,
+            ``shift`` or ``std`` too large for it, such as 1e300 in float32).
 
     Examples:
         >>> from tensorkit.regression import two_blobs
@@ -161,6 +190,15 @@ def two_blobs(
         (torch.Size([200, 2]), torch.Size([200]))
         >>> X[y == 0].mean(dim=0), X[y == 1].mean(dim=0)
         (tensor([2.5796, 2.7618]), tensor([-0.6586, -0.7979]))
+
+        Data that the dtype cannot hold are refused, not turned into infinities:
+
+        >>> two_blobs(100, center=1e300, std=1e300)  # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        ValueError: two_blobs() arguments 'center', 'shift' and 'std' must give data
+        that torch.float32 can hold (whose largest value is 3.4e+38), got values as
+        large as 3.86e+300; use smaller values, or dtype=torch.float64
     """
     function = "two_blobs"
     n_per_class = check_positive_int("n_per_class", n_per_class, function)
@@ -175,10 +213,11 @@ def two_blobs(
     first = torch.randn(shape, generator=generator, dtype=torch.float64, device="cpu")
     second = torch.randn(shape, generator=generator, dtype=torch.float64, device="cpu")
     X = torch.cat([center + shift + std * first, -center + shift + std * second])
+    X = _in_dtype(X, dtype, function, "'center', 'shift' and 'std'")
     y = torch.cat(
         [
             torch.zeros(n_per_class, dtype=torch.float64, device="cpu"),
             torch.ones(n_per_class, dtype=torch.float64, device="cpu"),
         ]
     )
-    return X.to(device, dtype), y.to(device, dtype)
+    return X.to(device), y.to(device, dtype)

@@ -118,29 +118,81 @@ def test_two_blobs_is_seeded() -> None:
         ({"seed": 1.5}, TypeError, "'seed' must be an int"),
         ({"dtype": torch.int64}, ValueError, "'dtype' must be a floating dtype"),
         ({"device": 0}, TypeError, "'device' must be a str or torch.device"),
+        ({"device": "gpu"}, ValueError, "'device' is not a device name: 'gpu'"),
+        ({"seed": -1}, ValueError, r"'seed' must be between 0 and 2\*\*64 - 1, got -1"),
+        ({"seed": 2**64}, ValueError, r"'seed' must be between 0 and 2\*\*64 - 1"),
+        (
+            {"weight": torch.ones(2, device="meta")},
+            ValueError,
+            "'weight' is on the meta device, which stores shapes but no values",
+        ),
+        (
+            {"weight": [1.0], "bias": 1e39},
+            ValueError,
+            r"s 'weight', 'bias' and 'noise' must give data that torch.float32 can hold "
+            r"\(whose largest value is 3.4e\+38\), got values as large as .*; use smaller "
+            r"values, or dtype=torch.float64",
+        ),
+        (
+            {"weight": [1e5], "dtype": torch.float16},
+            ValueError,
+            "that torch.float16 can hold",
+        ),
     ],
 )
 def test_synthetic_linear_bad_arguments(
     kwargs: dict[str, object], error: type[Exception], message: str
 ) -> None:
     arguments: dict[str, object] = {"n": 10, "weight": [2.0, -3.4], "bias": 4.2, **kwargs}
-    with pytest.raises(error, match=rf"synthetic_linear\(\) argument .*{message}"):
+    with pytest.raises(error, match=rf"synthetic_linear\(\) argument.*{message}"):
         synthetic_linear(**arguments)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"n_per_class": 0}, ValueError, "'n_per_class' must be at least 1"),
-        ({"n_features": 0}, ValueError, "'n_features' must be at least 1"),
-        ({"std": -1.0}, ValueError, "'std' must be at least 0"),
-        ({"center": float("nan")}, ValueError, "'center' must be finite"),
-        ({"shift": None}, TypeError, "'shift' must be a number"),
-        ({"dtype": torch.bool}, ValueError, "'dtype' must be a floating"),
+        ({"n_per_class": 0}, ValueError, " 'n_per_class' must be at least 1"),
+        ({"n_features": 0}, ValueError, " 'n_features' must be at least 1"),
+        ({"std": -1.0}, ValueError, " 'std' must be at least 0"),
+        ({"center": float("nan")}, ValueError, " 'center' must be finite"),
+        ({"shift": None}, TypeError, " 'shift' must be a number"),
+        ({"dtype": torch.bool}, ValueError, " 'dtype' must be a floating"),
+        ({"device": "gpu"}, ValueError, " 'device' is not a device name: 'gpu'"),
+        ({"seed": -1}, ValueError, r" 'seed' must be between 0 and 2\*\*64 - 1, got -1"),
+        (
+            {"center": 1e300, "std": 1e300},
+            ValueError,
+            r"s 'center', 'shift' and 'std' must give data that torch.float32 can hold "
+            r"\(whose largest value is 3.4e\+38\), got values as large as .*e\+300; use "
+            r"smaller values, or dtype=torch.float64",
+        ),
+        (
+            {"center": 1e308, "std": 1e308, "dtype": torch.float64},
+            ValueError,
+            r"s .* that torch.float64 can hold .*, got infinite values; use smaller values$",
+        ),
     ],
 )
 def test_two_blobs_bad_arguments(
     kwargs: dict[str, object], error: type[Exception], message: str
 ) -> None:
-    with pytest.raises(error, match=rf"two_blobs\(\) argument {message}"):
+    with pytest.raises(error, match=rf"two_blobs\(\) argument{message}"):
         two_blobs(**kwargs)  # type: ignore[arg-type]
+
+
+def test_data_that_the_dtype_can_hold_at_its_limit_are_fine() -> None:
+    """Large but representable values pass: only what would become inf is refused."""
+    X, _ = two_blobs(5, center=1e38, std=0.0, shift=0.0)
+    assert bool(torch.isfinite(X).all()) and X.abs().max() == torch.tensor(1e38)
+    _, y = synthetic_linear(5, [1e30], 0.0)
+    assert bool(torch.isfinite(y).all())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+@pytest.mark.parametrize(
+    "make",
+    [lambda: synthetic_linear(5, [1.0], 0.0, device="cuda"), lambda: two_blobs(5, device="cuda")],
+)
+def test_cuda_without_cuda_is_a_value_error(make: object) -> None:
+    with pytest.raises(ValueError, match=r"'cuda', but CUDA is not available .* device='cpu'"):
+        make()  # type: ignore[operator]
