@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+from torch import nn
 
 from tensorkit.creation import seeded_randint, seeded_randn
-from tensorkit.regression import batches, synthetic_linear, two_blobs
+from tensorkit.regression import Batches, batches, synthetic_linear, train, two_blobs
 from tensorkit.shape import view_or_copy
 
 
@@ -59,6 +60,28 @@ class Row:
     call: Callable[..., object]
     now: Raises | Returns
     inputs: Callable[[], tuple[object, ...]] = no_inputs
+
+
+def regression_setup(*, nan_target: bool = False, lr: float = 0.03) -> tuple[object, ...]:
+    """A model, its optimizer and seeded data, as the training pages make them."""
+    X, y = synthetic_linear(100, [2.0, -3.4], 4.2, seed=0)
+    if nan_target:
+        y[25, 0] = float("nan")
+    torch.manual_seed(0)
+    model = nn.Linear(2, 1)
+    return model, torch.optim.SGD(model.parameters(), lr=lr), X, y
+
+
+def train_on(
+    model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor
+) -> object:
+    return train(model, nn.MSELoss(), optimizer, batches(X, y, 10, shuffle=False), epochs=5)
+
+
+def batch_in_place(X: torch.Tensor, y: torch.Tensor) -> object:
+    for xb, _ in batches(X, y, 2, shuffle=False):
+        xb += 1
+    return X
 
 
 ROWS = [
@@ -146,6 +169,105 @@ ROWS = [
         lambda: batches(torch.ones(4, 2, device="meta"), torch.ones(4, device="meta"), 2),
         Raises(ValueError, r"argument 'X' is on the meta device"),
     ),
+    Row(
+        "train",
+        "loss_fn=nn.MSELoss (the class)",
+        "INTERNAL",
+        lambda model, optimizer, X, y: train(model, nn.MSELoss, optimizer, batches(X, y, 10)),
+        Raises(
+            TypeError,
+            r"argument 'loss_fn' .* got the class nn.MSELoss itself; write nn.MSELoss\(\)",
+        ),
+        regression_setup,
+    ),
+    Row(
+        "train",
+        "targets (N,) for output (N, 1)",
+        "SILENT",
+        lambda model, optimizer, X, y: train(
+            model, nn.MSELoss(), optimizer, batches(X, y[:, 0], 10)
+        ),
+        Raises(
+            ValueError,
+            r"output has shape \(10, 1\) and the targets \(10,\), .* y.reshape\(-1, 1\)",
+        ),
+        regression_setup,
+    ),
+    Row(
+        "train",
+        "a NaN target in a batch",
+        "MUTATES",
+        lambda model, optimizer, X, y: train(
+            model, nn.MSELoss(), optimizer, list(zip(X.split(10), y.split(10), strict=True))
+        ),
+        Raises(
+            ValueError, r"batch holding NaN or infinite values in epoch 1, batch 3 \(its targets\)"
+        ),
+        lambda: regression_setup(nan_target=True),
+    ),
+    Row(
+        "train",
+        "lr=10, diverges",
+        "MUTATES",
+        train_on,
+        Raises(
+            FloatingPointError,
+            r"the loss became (inf|nan) in epoch \d+, batch \d+: training diverged",
+        ),
+        lambda: regression_setup(lr=10.0),
+    ),
+    Row(
+        "Batches",
+        "X=None",
+        "INTERNAL",
+        lambda: Batches(None, torch.ones(3), 2),  # type: ignore[arg-type]
+        Raises(TypeError, r"Batches\(\) argument 'X' must be a torch.Tensor, got NoneType"),
+    ),
+    Row(
+        "Batches",
+        "batch_size=0",
+        "INTERNAL",
+        lambda: Batches(torch.ones(3, 2), torch.ones(3), 0),
+        Raises(ValueError, r"Batches\(\) argument 'batch_size' must be at least 1, got 0"),
+    ),
+    Row(
+        "Batches",
+        "y shorter than X",
+        "INTERNAL",
+        lambda: Batches(torch.ones(3, 2), torch.ones(2), 2),
+        Raises(ValueError, r"X has 3, y has 2 samples"),
+    ),
+    Row(
+        "batches",
+        "X int64 (token ids)",
+        "over-strict",
+        lambda: [xb.dtype for xb, _ in batches(torch.arange(6).reshape(3, 2), torch.ones(3), 2)],
+        Returns(
+            lambda dtypes: dtypes == [torch.int64, torch.int64], "int64 batches, as DataLoader"
+        ),
+    ),
+    Row(
+        "batches",
+        "in-place xb += 1 with shuffle=False",
+        "MUTATES",
+        batch_in_place,
+        Returns(lambda X: bool((X == 0).all()), "X unchanged: batches are copies"),
+        lambda: (torch.zeros(4, 2), torch.zeros(4)),
+    ),
+    Row(
+        "two_blobs",
+        "center=1e300, std=1e300, float32",
+        "SILENT",
+        lambda: two_blobs(5, center=1e300, std=1e300),
+        Raises(ValueError, r"must give data that torch.float32 can hold"),
+    ),
+    Row(
+        "synthetic_linear",
+        "weight on the meta device",
+        "INTERNAL",
+        lambda: synthetic_linear(5, torch.ones(2, device="meta"), 0.0),
+        Raises(ValueError, r"argument 'weight' is on the meta device"),
+    ),
 ]
 if not torch.cuda.is_available():
     ROWS.append(
@@ -163,14 +285,23 @@ def snapshot(values: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(copy.deepcopy(value) for value in values)
 
 
+def same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal values, NaN where NaN was: torch.equal alone calls a NaN changed."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.is_floating_point():
+        return torch.allclose(a, b, rtol=0, atol=0, equal_nan=True)
+    return torch.equal(a, b)
+
+
 def unchanged(before: tuple[object, ...], after: tuple[object, ...]) -> bool:
     for old, new in zip(before, after, strict=True):
         if isinstance(old, torch.Tensor) and isinstance(new, torch.Tensor):
-            if not torch.equal(old, new):
+            if not same(old, new):
                 return False
         elif isinstance(old, torch.nn.Module) and isinstance(new, torch.nn.Module):
             for a, b in zip(old.state_dict().values(), new.state_dict().values(), strict=True):
-                if not torch.equal(a, b):
+                if not same(a, b):
                     return False
     return True
 
@@ -215,6 +346,9 @@ def test_the_input_comparison_sees_a_change() -> None:
     with torch.no_grad():
         model.weight += 1
     assert not unchanged(before, (x, model))
+    nan = torch.tensor([float("nan"), 1.0])
+    assert unchanged(snapshot((nan,)), (nan,))
+    assert not unchanged(snapshot((nan,)), (torch.tensor([float("nan"), 2.0]),))
 
 
 def main() -> None:
