@@ -7,11 +7,12 @@ shows them side by side for tensors the caller names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
 
-from tensorkit._checks import check_named_tensors
+from tensorkit._checks import check_bool, check_named_tensors, check_tensor, describe_value
 from tensorkit._table import format_table
 
 #: Gradients with more elements than this are summarised by their shape in the table.
@@ -33,6 +34,9 @@ class GradInfo:
             ``"MulBackward0"``, or ``None`` for a leaf.
         grad: The gradient as torch prints it, ``"None"`` if there is none yet, or
             ``"None (non-leaf)"`` for a non-leaf whose gradient autograd does not keep.
+
+    Raises:
+        TypeError: If a field has another type than the one above.
     """
 
     name: str
@@ -40,6 +44,14 @@ class GradInfo:
     is_leaf: bool
     grad_fn: str | None
     grad: str
+
+    def __post_init__(self) -> None:
+        _require_str("name", self.name, "GradInfo")
+        check_bool("requires_grad", self.requires_grad, "GradInfo")
+        check_bool("is_leaf", self.is_leaf, "GradInfo")
+        if self.grad_fn is not None:
+            _require_str("grad_fn", self.grad_fn, "GradInfo", hint=" or None (for a leaf)")
+        _require_str("grad", self.grad, "GradInfo")
 
     @classmethod
     def of(cls, name: str, tensor: torch.Tensor) -> GradInfo:
@@ -51,7 +63,12 @@ class GradInfo:
 
         Returns:
             The tensor's autograd attributes.
+
+        Raises:
+            TypeError: If ``name`` is not a str or ``tensor`` is not a tensor.
         """
+        _require_str("name", name, "GradInfo.of")
+        check_tensor("tensor", tensor, "GradInfo.of", example="torch.ones(2, requires_grad=True)")
         node = tensor.grad_fn
         return cls(
             name=name,
@@ -75,11 +92,41 @@ def _describe_grad(tensor: torch.Tensor) -> str:
     return " ".join(repr(grad).split())
 
 
+def _require_str(name: str, value: object, function: str, *, hint: str = "") -> None:
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{function}() argument {name!r} must be a str{hint}, got {describe_value(value)}"
+        )
+
+
 class GradTable(tuple[GradInfo, ...]):
     """The rows [`grad_table`][tensorkit.autograd.grad_table] returns.
 
     Printing it, or its repr in a session, shows the rows as an aligned table.
+
+    Args:
+        rows: The rows, each a [`GradInfo`][tensorkit.autograd.GradInfo].
+
+    Raises:
+        TypeError: If ``rows`` is not iterable or holds something other than a
+            ``GradInfo``.
     """
+
+    def __new__(cls, rows: Iterable[GradInfo] = ()) -> GradTable:
+        if not isinstance(rows, Iterable):
+            raise TypeError(
+                f"GradTable() argument 'rows' must be an iterable of GradInfo rows, got "
+                f"{describe_value(rows)}; make a table with grad_table(name=tensor, ...)"
+            )
+        items = tuple(rows)
+        for position, row in enumerate(items):
+            if not isinstance(row, GradInfo):
+                raise TypeError(
+                    f"GradTable() argument 'rows' must hold GradInfo rows, got "
+                    f"{describe_value(row)} at position {position}; make a row with "
+                    "GradInfo.of(name, tensor), or the table with grad_table(name=tensor, ...)"
+                )
+        return super().__new__(cls, items)
 
     def __str__(self) -> str:
         cells = [list(_COLUMNS)] + [

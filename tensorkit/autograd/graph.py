@@ -10,11 +10,11 @@ left to right in the order the forward pass computed it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import torch
 
-from tensorkit._checks import check_named_tensors
+from tensorkit._checks import check_named_tensors, describe_value
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,6 +44,8 @@ MAX_DRAWN_NODES = 200
 _PILL = "round,pad=0.3,rounding_size=0.55"
 #: Internal nodes whose names carry a C++ namespace: show the name only.
 _NAMESPACE = "torch::autograd::"
+#: How many inputs each kind of node has; an operation has any number.
+_INPUT_COUNTS: dict[str, int] = {"leaf": 0, "tensor": 1, "not recorded": 0}
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,49 @@ class GraphNode:
         label: The tensor's name, the leaf's shape if it has no name, or the
             operation's ``grad_fn`` name such as ``"MulBackward0"``.
         inputs: Positions, in the graph's ``nodes``, of the nodes this one is computed
-            from, in the order of the operation's arguments.
+            from, in the order of the operation's arguments. A ``"tensor"`` node has
+            exactly one, the operation that made it; leaves and tensors not recorded
+            have none.
+
+    Raises:
+        TypeError: If ``label`` is not a str or ``inputs`` not a tuple of ints.
+        ValueError: If ``kind`` is not one of the four above, an input is negative, or
+            the number of inputs does not fit the kind.
     """
 
     kind: NodeKind
     label: str
     inputs: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        kinds = get_args(NodeKind)
+        if not isinstance(self.kind, str) or self.kind not in kinds:
+            raise ValueError(
+                f"GraphNode() argument 'kind' must be one of {', '.join(map(repr, kinds))}, "
+                f"got {describe_value(self.kind)}"
+            )
+        if not isinstance(self.label, str):
+            raise TypeError(
+                f"GraphNode() argument 'label' must be a str, got {describe_value(self.label)}"
+            )
+        if not isinstance(self.inputs, tuple) or not all(
+            isinstance(index, int) and not isinstance(index, bool) for index in self.inputs
+        ):
+            raise TypeError(
+                "GraphNode() argument 'inputs' must be a tuple of node positions (ints), "
+                f"got {describe_value(self.inputs)}"
+            )
+        if any(index < 0 for index in self.inputs):
+            raise ValueError(
+                f"GraphNode() argument 'inputs' must hold positions >= 0, got {self.inputs}"
+            )
+        expected = _INPUT_COUNTS.get(self.kind)
+        if expected is not None and len(self.inputs) != expected:
+            what = "one position, the operation that made it" if expected else "no positions"
+            raise ValueError(
+                f"GraphNode() argument 'inputs' must hold {what}, for kind {self.kind!r}, "
+                f"got {self.inputs}"
+            )
 
 
 @dataclass(frozen=True)
@@ -72,9 +111,34 @@ class ComputationGraph:
     Printing it shows one line per tensor and per unnamed operation, in the order the
     forward pass computed them, such as ``y = MulBackward0(a, b)``; unnamed operations
     are numbered ``#1``, ``#2``, ...
+
+    Raises:
+        TypeError: If ``nodes`` is not a tuple of
+            [`GraphNode`][tensorkit.autograd.GraphNode].
+        ValueError: If a node's input is not an earlier node.
     """
 
     nodes: tuple[GraphNode, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.nodes, tuple):
+            raise TypeError(
+                "ComputationGraph() argument 'nodes' must be a tuple of GraphNode, got "
+                f"{describe_value(self.nodes)}; trace_graph(name=tensor, ...) makes a graph"
+            )
+        for position, node in enumerate(self.nodes):
+            if not isinstance(node, GraphNode):
+                raise TypeError(
+                    "ComputationGraph() argument 'nodes' must hold GraphNode, got "
+                    f"{describe_value(node)} at position {position}"
+                )
+            later = [index for index in node.inputs if index >= position]
+            if later:
+                raise ValueError(
+                    "ComputationGraph() argument 'nodes' must list every node after its "
+                    f"inputs, but node {position} ({node.label!r}) takes input {later[0]}, "
+                    "which is not an earlier node"
+                )
 
     @property
     def edges(self) -> tuple[tuple[int, int], ...]:

@@ -1,16 +1,22 @@
 """Whole derivative matrices: the Jacobian, the Hessian and higher derivatives.
 
-Pages: ``docs/autograd/jacobian.md`` and ``docs/autograd/higher_order.md``.
+Pages: ``docs/autograd/jacobian.md``, ``docs/autograd/jacobian_advanced.md`` and
+``docs/autograd/higher_order.md``.
 
-`jacobian` gives the same matrix as ``torch.autograd.functional.jacobian``, but chooses
-how to compute it from the shapes involved, because the best way depends on them:
+`jacobian` gives the matrix ``torch.autograd.functional.jacobian`` gives. It runs ``f``
+once, recording its graph, and then reads the matrix off that graph in one of three
+ways, chosen from the shapes involved, because the best way depends on them:
 
-* ``"loop"``: one backward pass per output element, through one recorded graph. Each
-  pass is cheap, so for a handful of outputs nothing beats it.
-* ``"reverse"``: all those backward passes at once, batched with `torch.func.vmap` (what
-  ``torch.func.jacrev`` does). Best when there are fewer outputs than inputs.
-* ``"forward"``: one forward-mode pass per *input* element, batched (what
-  ``torch.func.jacfwd`` does). Best when there are fewer inputs than outputs.
+* ``"loop"``: one backward pass per output element. For one or two outputs nothing
+  beats it.
+* ``"reverse"``: the same backward passes, batched into one with `torch.func.vmap`. Each
+  gives a row of the matrix. Best when there are no more outputs than inputs.
+* ``"forward"``: the columns, one per input element, batched the same way. A backward
+  pass maps ``v`` to ``vJ``, a linear map whose matrix is ``J`` transposed, so a
+  backward pass through that map, fed ``u``, gives ``Ju``: the Jacobian-vector product
+  forward mode computes (the "double-backward trick" of
+  ``torch.autograd.functional.jvp``), without running ``f`` again. Best when there are
+  fewer inputs than outputs.
 
 `hessian` and `derivatives` differentiate a derivative again, which is what
 ``create_graph=True`` makes possible.
@@ -18,32 +24,79 @@ how to compute it from the shapes involved, because the best way depends on them
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from torch.func import jvp, vjp, vmap
+from torch.autograd.function import BackwardCFunction
+from torch.func import vmap
 
-__all__ = ["derivatives", "hessian", "jacobian", "jacobian_strategy"]
+from tensorkit._checks import (
+    MAX_SIZE,
+    check_bool,
+    check_callable,
+    check_floating,
+    check_int,
+    check_tensor,
+)
+from tensorkit.autograd._probes import (
+    Probe,
+    nodes,
+    require_elementwise,
+    require_samples_apart,
+    write_sample_probe,
+)
+
+__all__ = [
+    "JacobianFallbackWarning",
+    "derivatives",
+    "hessian",
+    "jacobian",
+    "jacobian_strategy",
+]
 
 Strategy = Literal["auto", "loop", "reverse", "forward"]
+Function = Callable[[torch.Tensor], torch.Tensor]
 
-LOOP_MAX_OUTPUTS = 8
+LOOP_MAX_OUTPUTS = 2
 """With at most this many outputs (per sample), ``strategy="auto"`` uses ``"loop"``: one
-plain backward pass per output costs less than setting up a batched one."""
+plain backward pass per output costs less than setting up a batched one (which, on a CPU,
+costs about as much as three plain ones)."""
+
+MAX_ORDER = 100
+"""The most derivatives `derivatives` takes. Each is computed from the graph of the one
+before, and those graphs grow with every order (for ``torch.tanh`` each order takes
+about three times as long as the one before: order 14 takes seconds, order 20 would
+take hours), while the values of high derivatives soon outgrow the floating-point range
+(``k!`` passes float32's largest number at ``k = 35``)."""
 
 _STRATEGIES = ("auto", "loop", "reverse", "forward")
+#: What ``strategy="auto"`` tries after a batched way fails, slowest and surest last.
+_FALLBACKS = {
+    "loop": ("loop",),
+    "reverse": ("reverse", "loop"),
+    "forward": ("forward", "reverse", "loop"),
+}
+_EXAMPLE_F = "lambda x: x ** 2"
 
-#: torch 2.13 builds its forward-mode decompositions with ``torch.jit.script`` the first
-#: time forward mode runs in a process, and ``torch.jit.script`` warns that it is
-#: deprecated. The warning is about torch's internals, not the caller's code.
-_JIT_SCRIPT_DEPRECATED = r"`torch\.jit\.script` is (deprecated|not supported)"
+
+class JacobianFallbackWarning(UserWarning):
+    """`jacobian` or `hessian` could not use the way it chose, and used a slower one.
+
+    The result is the same; only the time differs, and ``f`` is not run again. The
+    batched ways run the backward passes of ``f`` under `torch.func.vmap`, which some
+    code cannot run under: a custom ``torch.autograd.Function`` whose ``backward`` calls
+    NumPy or ``.item()``, or an in-place operation vmap cannot batch. The forward way
+    also needs the derivative of each backward pass, which a few operations lack
+    (``pdist``, ``embedding_bag`` in torch 2.13). The message names the way used;
+    passing it as ``strategy=`` chooses it directly.
+    """
 
 
 def jacobian(
-    f: Callable[[torch.Tensor], torch.Tensor],
+    f: Function,
     x: torch.Tensor,
     *,
     batched: bool = False,
@@ -56,39 +109,57 @@ def jacobian(
     result has shape ``f(x).shape + x.shape``, as with
     ``torch.autograd.functional.jacobian``.
 
-    ``strategy="auto"`` evaluates ``f`` once to learn the number of outputs ``m`` (and
-    to check that the output depends on ``x``), then uses ``"loop"`` on that same graph
-    when ``m <= LOOP_MAX_OUTPUTS``, ``"reverse"`` when ``m`` is at most the number of
-    inputs ``n``, and ``"forward"`` otherwise. ``"reverse"`` and ``"forward"`` run ``f``
-    again under `torch.func`'s transforms, which not every function supports (an
-    operation without a forward-mode formula, an ``autograd.Function`` without
-    ``setup_context``); when they fail, ``"auto"`` goes on to ``"reverse"`` and then to
-    ``"loop"``, which handles every function plain autograd does. The matrix is the
-    same whichever way computes it.
+    ``f`` runs exactly once, on a copy of ``x``, and every strategy reads the matrix off
+    the graph that run recorded. ``strategy="auto"`` picks by the number of outputs
+    ``m`` and of inputs ``n`` (`jacobian_strategy` tells which): ``"loop"`` for at most
+    `LOOP_MAX_OUTPUTS` outputs, ``"reverse"`` when ``m <= n``, ``"forward"`` otherwise,
+    except for an ``f`` whose graph holds a custom ``torch.autograd.Function``: the
+    forward way differentiates the backward pass, and a custom ``backward`` may not
+    record how it computes its result, so ``"auto"`` takes ``"reverse"`` then.
+
+    The batched ways run the backward passes under `torch.func.vmap`. Where that fails
+    (some custom ``autograd.Function`` code cannot run batched), ``"auto"`` goes on to
+    ``"reverse"`` and then to ``"loop"``, on the same graph, without running ``f``
+    again, and says so with a `JacobianFallbackWarning`. Any other error is raised as
+    it is: one the loop meets too is ``f``'s own, and running out of memory is never
+    retried.
+
+    Where every derivative is finite, the strategies agree up to rounding. Where one is
+    infinite they can differ, because ``0 * inf`` is NaN and each way multiplies by zero
+    in different places: for ``torch.sqrt`` at ``(0, 4)``, the rows (``"loop"`` and
+    ``"reverse"``, like ``torch.func.jacrev``) give ``[[inf, 0], [nan, 0.25]]`` and the
+    columns (``"forward"``, like ``torch.func.jacfwd``) ``[[inf, nan], [0, 0.25]]``.
+    ``"auto"`` gives the rows unless it picks ``"forward"``; pass a strategy to get the
+    same convention at every size.
 
     Args:
         f: The function to differentiate. It takes one tensor and returns one tensor.
-            With ``strategy="reverse"`` or ``"forward"`` it must work under
-            `torch.func.vjp` or `torch.func.jvp` and `torch.func.vmap`
-            (``"loop"`` has no such limit).
+            It is called once, with a tensor that does not share ``x``'s memory.
         x: Where to differentiate: a floating-point tensor. It is not changed, and the
             result is not connected to any graph ``x`` belongs to.
         batched: If True, dimension 0 of ``x`` is a batch of independent samples: ``f``
             must map each sample on its own (row ``b`` of ``f(x)`` depends only on row
             ``b`` of ``x``, as in a model without batch normalisation). The result holds
             one Jacobian per sample, with shape ``(B, *out, *in)``, computed without
-            the ``B * B`` blocks of zeros between samples.
+            the ``B * B`` blocks of zeros between samples. One more product, in a fixed
+            direction that weights every sample differently, checks that ``f`` keeps
+            the samples apart, allowing for rounding (the square root of the dtype's
+            precision, relative to the largest value): for an ``f`` that mixes them
+            (``x - x.mean(0)``, batch normalisation in training mode) the blocks would
+            be wrong, and `jacobian` raises instead.
         strategy: ``"auto"``, ``"loop"``, ``"reverse"`` or ``"forward"`` (see above).
 
     Returns:
         The Jacobian, with the dtype and device of ``f(x)``.
 
     Raises:
-        TypeError: If ``f`` is not callable, ``x`` is not a tensor, or ``f`` does not
-            return a tensor.
-        ValueError: If ``x`` is not floating point or is empty, ``strategy`` is unknown,
-            ``f``'s output does not depend on ``x``, or with ``batched=True``, ``x`` has
-            no batch dimension or ``f(x)`` does not keep it.
+        TypeError: If ``f`` is not callable, ``x`` is not a tensor or not floating
+            point, ``batched`` is not a bool, or ``f`` does not return a tensor.
+        ValueError: If ``x`` is empty, ``strategy`` is unknown (or ``"forward"`` for
+            an ``f`` with a custom ``autograd.Function``), ``f``'s output does not
+            depend on ``x``, the call is made inside ``torch.inference_mode()``, or with
+            ``batched=True``, ``x`` has no batch dimension, ``f(x)`` does not keep it or
+            ``f`` mixes samples.
 
     Examples:
         The Jacobian of $y_1 = x_1^2 + 3x_2$, $y_2 = x_2^2 + 2x_1$ at $(2, 3)$:
@@ -101,6 +172,11 @@ def jacobian(
         tensor([[4., 3.],
                 [2., 6.]])
 
+        A number to a number, like ``torch.func.jacrev``:
+
+        >>> jacobian(lambda x: x ** 2, torch.tensor(3.0))
+        tensor(6.)
+
         One Jacobian per sample of a batch:
 
         >>> x = torch.tensor([[2.0, 3.0], [1.0, 0.0]])
@@ -111,59 +187,45 @@ def jacobian(
                 [[2., 0.],
                  [0., 0.]]])
     """
-    _check_function(f, "jacobian")
-    _check_input(x, "jacobian")
-    if strategy not in _STRATEGIES:
-        raise ValueError(
-            f"jacobian() argument 'strategy' must be one of {', '.join(map(repr, _STRATEGIES))}"
-            f", got {strategy!r}"
-        )
+    check_callable("f", f, "jacobian", example=_EXAMPLE_F)
+    _require_point(x, "jacobian")
+    check_bool("batched", batched, "jacobian")
+    _require_strategy(strategy)
     if batched and x.dim() == 0:
         raise ValueError(
             "jacobian() with batched=True needs a batch dimension: argument 'x' must have "
             "at least one dimension, got a 0-dimensional tensor; pass batched=False"
         )
-    leaf = x.detach().requires_grad_()
-    if torch.is_grad_enabled():
-        y = f(leaf)
-    else:
-        with torch.enable_grad():  # the caller may be inside torch.no_grad()
-            y = f(leaf)
-    _check_output(y, x, batched, "jacobian")
-    start = 1 if batched else 0
-    n = _numel(x.shape[start:])
-    m = _numel(y.shape[start:])
-    if strategy == "auto":
-        return _auto(f, x, leaf, y, batched, jacobian_strategy(n, m))
-    if strategy == "loop":
-        return _loop(leaf, y, batched)
-    if strategy == "reverse":
-        return _reverse(f, x, y, batched)
-    return _forward(f, x, y, batched)
+    recorded = _record(f, x, "jacobian", batched=batched)
+    if recorded.outputs == 0:
+        return recorded.output.new_zeros(recorded.output.shape + recorded.in_shape)
+    chosen = _rule(recorded.inputs, recorded.outputs) if strategy == "auto" else strategy
+    if chosen == "forward":
+        chosen = _forward_or_reverse(recorded, chosen_by_user=strategy == "forward")
+    probe = batched and recorded.output.device.type != "meta"  # meta tensors hold no values
+    matrix, check = _differentiate(
+        recorded, chosen, "jacobian", fall_back=strategy == "auto", probe=probe
+    )
+    if check is not None:
+        require_samples_apart(check)
+    return matrix
 
 
-def _auto(
-    f: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    leaf: torch.Tensor,
-    y: torch.Tensor,
-    batched: bool,
-    chosen: str,
-) -> torch.Tensor:
-    if chosen == "loop":
-        return _loop(leaf, y, batched)
-    ways = (_forward, _reverse) if chosen == "forward" else (_reverse,)
-    for way in ways:
-        try:
-            return way(f, x, y, batched)
-        except (RuntimeError, NotImplementedError):
-            # torch.func runs f again under its transforms, which not every function
-            # supports: an operation with no forward-mode formula, an autograd.Function
-            # without setup_context, random numbers under vmap, or too little memory
-            # for the batch. The next way is slower, and the loop over the graph
-            # already recorded handles whatever autograd does.
-            continue
-    return _loop(leaf, y, batched)
+def _forward_or_reverse(
+    recorded: _Recorded, *, chosen_by_user: bool
+) -> Literal["forward", "reverse"]:
+    """``"forward"``, unless ``f``'s graph holds a custom ``autograd.Function``."""
+    custom = _custom_function(recorded)
+    if custom is None:
+        return "forward"
+    if not chosen_by_user:
+        return "reverse"
+    raise ValueError(
+        "jacobian() argument 'strategy' is 'forward', which differentiates the backward "
+        f"pass of f, but f's graph holds a custom autograd.Function ({custom}), whose "
+        "backward pass may not record how it computes its result; use strategy='reverse' "
+        "or 'loop'"
+    )
 
 
 def jacobian_strategy(inputs: int, outputs: int) -> Literal["loop", "reverse", "forward"]:
@@ -171,8 +233,8 @@ def jacobian_strategy(inputs: int, outputs: int) -> Literal["loop", "reverse", "
 
     ``"loop"`` for at most `LOOP_MAX_OUTPUTS` outputs, else ``"reverse"`` when there are
     no more outputs than inputs (one batched backward pass per output), else
-    ``"forward"`` (one batched forward-mode pass per input). With ``batched=True`` the
-    counts are per sample.
+    ``"forward"`` (one batched Jacobian-vector product per input). With
+    ``batched=True`` the counts are per sample.
 
     Args:
         inputs: The number of elements of ``x``, at least 1.
@@ -183,7 +245,7 @@ def jacobian_strategy(inputs: int, outputs: int) -> Literal["loop", "reverse", "
 
     Raises:
         TypeError: If a count is not an int.
-        ValueError: If a count is less than 1.
+        ValueError: If a count is less than 1 or more than ``2**63 - 1``.
 
     Examples:
         >>> from tensorkit.autograd import jacobian_strategy
@@ -195,125 +257,284 @@ def jacobian_strategy(inputs: int, outputs: int) -> Literal["loop", "reverse", "
         'forward'
     """
     for name, count in (("inputs", inputs), ("outputs", outputs)):
-        if isinstance(count, bool) or not isinstance(count, int):
-            raise TypeError(
-                f"jacobian_strategy() argument {name!r} must be an int, got "
-                f"{type(count).__name__} ({count!r}); pass a number of elements, x.numel()"
-            )
-        if count < 1:
-            raise ValueError(
-                f"jacobian_strategy() argument {name!r} must be at least 1, got {count}"
-            )
+        check_int(
+            name, count, "jacobian_strategy", minimum=1, maximum=MAX_SIZE, example="x.numel()"
+        )
+    return _rule(inputs, outputs)
+
+
+def _rule(inputs: int, outputs: int) -> Literal["loop", "reverse", "forward"]:
+    """`jacobian_strategy` without its argument checks, for counts already known good."""
     if outputs <= LOOP_MAX_OUTPUTS:
         return "loop"
     return "reverse" if outputs <= inputs else "forward"
 
 
-def _numel(shape: torch.Size) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
+# --- f, run once --------------------------------------------------------------------
 
 
-def _basis(
-    size: int, like: torch.Tensor, sample_shape: torch.Size, batch: int | None
+@dataclass(frozen=True)
+class _Recorded:
+    """``f`` run once on ``leaf``, a copy of ``x``: the graph every strategy reads.
+
+    With a batch, the shapes and counts are those of one sample.
+    """
+
+    leaf: torch.Tensor
+    output: torch.Tensor
+    batch: int | None
+    in_shape: torch.Size
+    out_shape: torch.Size
+    inputs: int
+    outputs: int
+
+    @classmethod
+    def of(cls, leaf: torch.Tensor, output: torch.Tensor, batched: bool) -> _Recorded:
+        start = 1 if batched else 0
+        in_shape, out_shape = leaf.shape[start:], output.shape[start:]
+        batch = leaf.shape[0] if batched else None
+        return cls(leaf, output, batch, in_shape, out_shape, in_shape.numel(), out_shape.numel())
+
+    @property
+    def batched(self) -> bool:
+        return self.batch is not None
+
+
+def _record(f: Function, x: torch.Tensor, function: str, *, batched: bool) -> _Recorded:
+    """Run ``f`` once, recording its graph, on a copy of ``x`` that requires grad."""
+    if torch.is_inference_mode_enabled():
+        raise ValueError(
+            f"{function}() cannot run inside torch.inference_mode(): inference mode records "
+            "no graph at all, so there is nothing to differentiate; call it outside the "
+            f"`with torch.inference_mode():` block (inside torch.no_grad() {function}() "
+            "works: it turns recording back on for f)"
+        )
+    # A copy, not x.detach(): that would share x's memory, and an f that writes through
+    # its argument's .data would change the caller's x.
+    leaf = x.detach().clone().requires_grad_()
+    if torch.is_grad_enabled():
+        output = f(leaf)
+    else:
+        with torch.enable_grad():  # the caller is inside torch.no_grad()
+            output = f(leaf)
+    _require_output(output, x, batched, function)
+    return _Recorded.of(leaf, output, batched)
+
+
+# --- Reading the matrix off the graph -----------------------------------------------
+
+
+def _differentiate(
+    recorded: _Recorded, chosen: str, function: str, *, fall_back: bool, probe: bool
+) -> tuple[torch.Tensor, Probe | None]:
+    """The matrix by the ``chosen`` way, or with ``fall_back`` by the next that works."""
+    ways = _FALLBACKS[chosen] if fall_back else (chosen,)
+    failures: list[str] = []
+    for way in ways:
+        try:
+            result = _WAYS[way](recorded, probe)
+        except (RuntimeError, NotImplementedError) as error:
+            # The same graph, read without vmap, shows whose the error is: one the loop
+            # meets too is f's own (or its backward's), and is raised as it is. Running
+            # out of memory is never retried: the next way is slower, not smaller.
+            if way == ways[-1] or _out_of_memory(error):
+                raise
+            failures.append(f"'{way}' failed with {type(error).__name__}: {_first_line(error)}")
+            continue
+        if failures:
+            # hessian() has no strategy to pass: it always reads rows.
+            hint = (
+                f"; pass strategy='{way}' to choose it directly" if function == "jacobian" else ""
+            )
+            warnings.warn(
+                f"{function}() used strategy '{way}' on the graph f recorded, without "
+                f"running f again, because {'; then '.join(failures)}. The result is the "
+                f"same, only slower{hint}",
+                JacobianFallbackWarning,
+                stacklevel=3,
+            )
+        return result
+    raise AssertionError("unreachable: the last way raises or returns")  # pragma: no cover
+
+
+def _by_loop(recorded: _Recorded, probe: bool) -> tuple[torch.Tensor, Probe | None]:
+    directions = _rows_of_identity(recorded, probe=probe).unbind()
+    last = len(directions) - 1
+    # The last pass may free the graph: nothing reads it afterwards.
+    pulled = [
+        _pull_one(recorded, direction, keep=index < last)
+        for index, direction in enumerate(directions)
+    ]
+    rows = torch.stack(pulled[: recorded.outputs])
+    check = Probe(directions[-1], pulled[-1], rows) if probe else None
+    return _from_rows(rows, recorded), check
+
+
+def _by_reverse(recorded: _Recorded, probe: bool) -> tuple[torch.Tensor, Probe | None]:
+    directions = _rows_of_identity(recorded, probe=probe)
+    pulled = vmap(lambda direction: _pull(recorded, direction))(directions)
+    if not probe:
+        return _from_rows(pulled, recorded), None
+    rows = pulled[: recorded.outputs]
+    return _from_rows(rows, recorded), Probe(directions[-1], pulled[-1], rows)
+
+
+def _by_forward(recorded: _Recorded, probe: bool) -> tuple[torch.Tensor, Probe | None]:
+    tangents = _identity(
+        recorded.inputs, recorded.in_shape, recorded.leaf, recorded.batch, probe=probe
+    )
+    # The backward pass v -> vJ, recorded with v as a variable: a linear map, so a
+    # backward pass through it, fed u, gives Ju. Where v is recorded makes no
+    # difference; zero is what torch.autograd.functional.jvp uses too.
+    cotangent = torch.zeros_like(recorded.output, requires_grad=True)
+    pulled = _pull_recorded(recorded, cotangent)
+    if pulled is not None and pulled.requires_grad:
+
+        def push(tangent: torch.Tensor) -> torch.Tensor:
+            # A backward formula is linear in its gradient: a result that requires grad
+            # depends on the cotangent, so autograd finds it (and says so if not).
+            (column,) = torch.autograd.grad(pulled, cotangent, tangent, retain_graph=True)
+            return column
+
+        pushed = vmap(push)(tangents)
+    else:  # the backward pass ignores v: vJ is 0 for every v, so J is 0
+        pushed = recorded.output.new_zeros(tangents.shape[:1] + recorded.output.shape)
+    if not probe:
+        return _from_columns(pushed, recorded), None
+    columns = pushed[: recorded.inputs]
+    return _from_columns(columns, recorded), Probe(tangents[-1], pushed[-1], columns)
+
+
+def _pull_recorded(recorded: _Recorded, cotangent: torch.Tensor) -> torch.Tensor | None:
+    """The backward pass for ``cotangent``, recorded as a graph of its own."""
+    if torch.is_grad_enabled():
+        (pulled,) = torch.autograd.grad(
+            recorded.output, recorded.leaf, cotangent, create_graph=True, allow_unused=True
+        )
+    else:
+        with torch.enable_grad():  # the caller is inside torch.no_grad()
+            (pulled,) = torch.autograd.grad(
+                recorded.output, recorded.leaf, cotangent, create_graph=True, allow_unused=True
+            )
+    return pulled
+
+
+def _custom_function(recorded: _Recorded) -> str | None:
+    """The name of a custom ``autograd.Function`` in ``f``'s graph, if it holds one.
+
+    The forward way differentiates the backward pass. PyTorch's own operations either
+    can be differentiated twice or say they cannot; a custom ``backward`` may leave
+    autograd (through NumPy, say), and differentiating it would then drop its terms
+    without a word.
+    """
+    return next(
+        (
+            type(node).__name__
+            for node in nodes(recorded.output)
+            if isinstance(node, BackwardCFunction)
+        ),
+        None,
+    )
+
+
+_WAYS: dict[str, Callable[[_Recorded, bool], tuple[torch.Tensor, Probe | None]]] = {
+    "loop": _by_loop,
+    "reverse": _by_reverse,
+    "forward": _by_forward,
+}
+
+
+def _pull(recorded: _Recorded, direction: torch.Tensor) -> torch.Tensor:
+    """The vector-Jacobian product ``direction`` times J: one backward pass."""
+    # materialize_grads: an output that reaches x through no operation at all (it
+    # requires grad through another tensor f closes over) has zero derivatives.
+    (row,) = torch.autograd.grad(
+        recorded.output, recorded.leaf, direction, retain_graph=True, materialize_grads=True
+    )
+    return row
+
+
+def _pull_one(recorded: _Recorded, direction: torch.Tensor, *, keep: bool) -> torch.Tensor:
+    """`_pull` for one direction at a time, in the loop, where every microsecond shows:
+    allow_unused and a zero tensor made here cost less than materialize_grads. Unless
+    ``keep``, the pass frees the graph."""
+    (row,) = torch.autograd.grad(
+        recorded.output, recorded.leaf, direction, retain_graph=keep, allow_unused=True
+    )
+    return torch.zeros_like(recorded.leaf) if row is None else row
+
+
+def _identity(
+    size: int, shape: torch.Size, like: torch.Tensor, batch: int | None, *, probe: bool = False
 ) -> torch.Tensor:
-    """``size`` one-hot tensors of shape ``sample_shape``, stacked; with a batch, each is
-    repeated for every sample (a view, not a copy)."""
-    eye = torch.eye(size, dtype=like.dtype, device=like.device).reshape(size, *sample_shape)
+    """The ``size`` one-hot tensors of ``shape``, stacked: the rows of the identity matrix.
+
+    With a batch, each is repeated for every sample (a view, not a copy). With
+    ``probe``, a last direction follows, spanning the whole batch
+    (`write_sample_probe`).
+    """
+    if probe and batch is not None:
+        # Written into one new tensor: cheaper than a view of the identity and a cat.
+        directions = like.new_zeros((size + 1, batch, size))
+        directions[:size].diagonal(dim1=0, dim2=2).fill_(1)
+        write_sample_probe(directions[size])
+        return directions.reshape((size + 1, batch, *shape))
+    eye = torch.eye(size, dtype=like.dtype, device=like.device)
+    if len(shape) != 1:  # a vector's one-hots are the rows of the identity as they are
+        eye = eye.reshape((size, *shape))
     if batch is None:
         return eye
-    return eye.unsqueeze(1).expand(size, batch, *sample_shape)
+    return eye.unsqueeze(1).expand(size, batch, *shape)
 
 
-def _loop(leaf: torch.Tensor, y: torch.Tensor, batched: bool) -> torch.Tensor:
-    sample_shape = y.shape[1:] if batched else y.shape
-    directions = _one_hots(tuple(sample_shape), y.dtype, y.device)
-    last = len(directions) - 1
-    rows = []
-    for index, direction in enumerate(directions):
-        if batched:
-            direction = direction.expand(y.shape)  # the same output of every sample
-        # Keep the graph for the next row; the last row may free it.
-        (row,) = torch.autograd.grad(y, leaf, direction, retain_graph=index < last)
-        rows.append(row)
-    return _assemble_rows(torch.stack(rows), y, leaf, batched)
+def _rows_of_identity(recorded: _Recorded, *, probe: bool = False) -> torch.Tensor:
+    """One direction per output element (per sample): they pick the rows of J."""
+    return _identity(
+        recorded.outputs, recorded.out_shape, recorded.output, recorded.batch, probe=probe
+    )
 
 
-def _one_hots(
-    shape: tuple[int, ...], dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, ...]:
-    """One tensor of ``shape`` per element, with a 1 at that element and 0 elsewhere."""
-    size = _numel(torch.Size(shape))
-    if size <= LOOP_MAX_OUTPUTS:
-        return _small_one_hots(shape, dtype, device)
-    return torch.eye(size, dtype=dtype, device=device).reshape(size, *shape).unbind()
-
-
-@functools.lru_cache(maxsize=64)
-def _small_one_hots(
-    shape: tuple[int, ...], dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, ...]:
-    # Kept between calls: for a handful of outputs, making these tensors would cost a
-    # noticeable part of the whole Jacobian. They are only read (as grad_outputs), and
-    # every result is a copy made by torch.stack, so nothing outside sees them.
-    size = _numel(torch.Size(shape))
-    return torch.eye(size, dtype=dtype, device=device).reshape(size, *shape).unbind()
-
-
-def _reverse(
-    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor, batched: bool
-) -> torch.Tensor:
-    batch = y.shape[0] if batched else None
-    sample_shape = y.shape[1:] if batched else y.shape
-    output, pullback = vjp(f, x.detach())[:2]
-    basis = _basis(_numel(sample_shape), output, sample_shape, batch)
-    (rows,) = vmap(pullback)(basis)
-    return _assemble_rows(rows, y, x, batched)
-
-
-def _forward(
-    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor, batched: bool
-) -> torch.Tensor:
-    batch = x.shape[0] if batched else None
-    sample_shape = x.shape[1:] if batched else x.shape
-    basis = _basis(_numel(sample_shape), x, sample_shape, batch)
-    primal = x.detach()
-
-    def push(tangent: torch.Tensor) -> torch.Tensor:
-        column: torch.Tensor = jvp(f, (primal,), (tangent,))[1]
-        return column
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", _JIT_SCRIPT_DEPRECATED, DeprecationWarning)
-        columns = vmap(push)(basis)
-    return _assemble_columns(columns, y, x, batched)
-
-
-def _assemble_rows(
-    rows: torch.Tensor, y: torch.Tensor, x: torch.Tensor, batched: bool
-) -> torch.Tensor:
+def _from_rows(rows: torch.Tensor, recorded: _Recorded) -> torch.Tensor:
     # rows: (m, *x.shape), row i holding d y_i / d x (for every sample when batched).
-    if not batched:
-        return rows if y.dim() == 1 else rows.reshape(*y.shape, *x.shape)
-    return rows.movedim(1, 0).reshape(*y.shape, *x.shape[1:])
+    if recorded.batched:
+        rows = rows.movedim(1, 0)
+    elif recorded.output.dim() == 1 and recorded.leaf.dim() == 1:
+        return rows  # already (m, n)
+    # A view where one will do, as torch.func's transforms return: copying the whole
+    # matrix into another layout would cost more than some of the ways that make it.
+    return rows.reshape(recorded.output.shape + recorded.in_shape)
 
 
-def _assemble_columns(
-    columns: torch.Tensor, y: torch.Tensor, x: torch.Tensor, batched: bool
-) -> torch.Tensor:
+def _from_columns(columns: torch.Tensor, recorded: _Recorded) -> torch.Tensor:
     # columns: (n, *y.shape), column j holding d y / d x_j (for every sample when batched).
-    if not batched:
-        return columns.movedim(0, -1).reshape(*y.shape, *x.shape)
-    return columns.movedim(0, -1).reshape(*y.shape, *x.shape[1:])
+    return columns.movedim(0, -1).reshape(recorded.output.shape + recorded.in_shape)
 
 
-def hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def _out_of_memory(error: BaseException) -> bool:
+    message = str(error).lower()
+    return isinstance(error, torch.OutOfMemoryError) or any(
+        words in message for words in ("out of memory", "can't allocate memory")
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else "(no message)"
+
+
+# --- Second and higher derivatives --------------------------------------------------
+
+
+def hessian(f: Function, x: torch.Tensor) -> torch.Tensor:
     """The Hessian of a scalar function ``f`` at ``x``: the Jacobian of its gradient.
 
     The gradient is computed with ``create_graph=True``, so that it is itself part of a
-    graph and can be differentiated again, one row at a time.
+    graph and can be differentiated again: one backward pass per row for one or two
+    inputs, else all rows at once with `torch.func.vmap` (falling back to one pass per
+    row, with a `JacobianFallbackWarning`, where vmap cannot run the backward passes).
+    ``f`` runs once. A custom ``torch.autograd.Function`` in ``f`` needs a ``backward``
+    that autograd can differentiate in turn (one written in torch operations): the
+    second derivatives through one that is not (through NumPy, say) are missing.
 
     Args:
         f: A function of one tensor that returns a tensor with one element.
@@ -324,10 +545,11 @@ def hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch
         the derivative of ``f`` with respect to ``x[i]`` and then ``x[j]``.
 
     Raises:
-        TypeError: If ``f`` is not callable, ``x`` is not a tensor, or ``f`` does not
-            return a tensor.
-        ValueError: If ``x`` is not floating point or is empty, ``f(x)`` has more than
-            one element, or ``f``'s output does not depend on ``x``.
+        TypeError: If ``f`` is not callable, ``x`` is not a tensor or not floating
+            point, or ``f`` does not return a tensor.
+        ValueError: If ``x`` is empty, ``f(x)`` has more than one element, ``f``'s
+            output does not depend on ``x``, or the call is made inside
+            ``torch.inference_mode()``.
 
     Examples:
         For $f(x) = x_1^2 x_2 + x_2^3$, the Hessian is
@@ -338,29 +560,35 @@ def hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch
         >>> hessian(lambda x: x[0] ** 2 * x[1] + x[1] ** 3, torch.tensor([1.0, 2.0]))
         tensor([[ 4.,  2.],
                 [ 2., 12.]])
+
+        Of a number, the second derivative: $(x^3)'' = 6x = 12$ at $2$:
+
+        >>> hessian(lambda x: x ** 3, torch.tensor(2.0))
+        tensor(12.)
     """
-    _check_function(f, "hessian")
-    _check_input(x, "hessian")
-    leaf = x.detach().requires_grad_()
+    check_callable("f", f, "hessian", example="lambda x: (x ** 2).sum()")
+    _require_point(x, "hessian")
+    recorded = _record(f, x, "hessian", batched=False)
+    if recorded.output.numel() != 1:
+        raise ValueError(
+            f"hessian() needs f to return one number, got a tensor of shape "
+            f"{tuple(recorded.output.shape)}; reduce it first (e.g. lambda x: f(x).sum()) "
+            "or use jacobian() for the first derivatives of every element"
+        )
     with torch.enable_grad():
-        y = f(leaf)
-        _check_output(y, x, False, "hessian")
-        if y.numel() != 1:
-            raise ValueError(
-                f"hessian() needs f to return one number, got a tensor of shape "
-                f"{tuple(y.shape)}; reduce it first (e.g. lambda x: f(x).sum()) or use "
-                "jacobian() for the first derivatives of every element"
-            )
-        (gradient,) = torch.autograd.grad(y, leaf, create_graph=True)
-        if not gradient.requires_grad:
-            # The gradient is a constant (f is linear in x): every second derivative is 0.
-            return torch.zeros(*x.shape, *x.shape, dtype=y.dtype, device=y.device)
-        return _loop(leaf, gradient, batched=False)
+        (gradient,) = torch.autograd.grad(
+            recorded.output, recorded.leaf, create_graph=True, materialize_grads=True
+        )
+    if not gradient.requires_grad:
+        # The gradient is a constant (f is linear in x): every second derivative is 0.
+        return gradient.new_zeros(x.shape + x.shape)
+    of_gradient = _Recorded.of(recorded.leaf, gradient, batched=False)
+    chosen = "loop" if of_gradient.outputs <= LOOP_MAX_OUTPUTS else "reverse"
+    matrix, _ = _differentiate(of_gradient, chosen, "hessian", fall_back=True, probe=False)
+    return matrix
 
 
-def derivatives(
-    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, order: int
-) -> tuple[torch.Tensor, ...]:
+def derivatives(f: Function, x: torch.Tensor, order: int) -> tuple[torch.Tensor, ...]:
     """The first ``order`` derivatives of an elementwise function ``f`` at ``x``.
 
     Each derivative is taken of the one before with ``create_graph=True``. Once a
@@ -368,21 +596,29 @@ def derivatives(
     on ``x``, such as the third derivative of $x^2$), every later one is zero, where
     ``torch.autograd.grad`` would raise an error instead.
 
+    Differentiating the sum of ``f(x)``, as each step does, gives each element's own
+    derivative only if ``f`` is elementwise, so `derivatives` checks that it is. A
+    graph of elementwise operations alone (``sin``, ``exp``, ``*``, ``+``, ...) passes as
+    it is; any other costs one more backward pass, in a fixed direction that weights
+    each element differently. For a function that mixes elements (``softmax``,
+    ``cumsum``) the sum would give wrong numbers, so `derivatives` raises instead.
+
     Args:
         f: A function applied elementwise: ``f(x)[i]`` depends on ``x[i]`` only, and
             ``f(x)`` has the shape of ``x`` (``torch.sin``, ``lambda x: x ** 3``).
         x: Where to differentiate: a floating-point tensor. It is not changed.
-        order: How many derivatives to take, at least 1.
+        order: How many derivatives to take, from 1 to `MAX_ORDER`.
 
     Returns:
         ``order`` tensors shaped like ``x``: $f'(x)$, $f''(x)$, and so on.
 
     Raises:
-        TypeError: If ``f`` is not callable, ``x`` is not a tensor, ``order`` is not an
-            int, or ``f`` does not return a tensor.
-        ValueError: If ``x`` is not floating point or is empty, ``order`` is less than
-            1, ``f(x)`` does not have the shape of ``x``, or it does not depend on
-            ``x``.
+        TypeError: If ``f`` is not callable, ``x`` is not a tensor or not floating
+            point, ``order`` is not an int, or ``f`` does not return a tensor.
+        ValueError: If ``x`` is empty, ``order`` is less than 1 or more than
+            `MAX_ORDER`, ``f(x)`` does not have the shape of ``x``, does not depend on
+            ``x`` or mixes its elements, or the call is made inside
+            ``torch.inference_mode()``.
 
     Examples:
         $y = x^2$ at $x = 3$: $y' = 2x = 6$, $y'' = 2$, and $y''' = 0$:
@@ -392,81 +628,92 @@ def derivatives(
         >>> derivatives(lambda x: x ** 2, torch.tensor(3.0), order=3)
         (tensor(6.), tensor(2.), tensor(0.))
     """
-    _check_function(f, "derivatives")
-    _check_input(x, "derivatives")
-    if isinstance(order, bool) or not isinstance(order, int):
-        raise TypeError(
-            f"derivatives() argument 'order' must be an int, got {type(order).__name__} "
-            f"({order!r}); e.g. order=2 for the first and second derivatives"
+    check_callable("f", f, "derivatives", example="torch.sin")
+    _require_point(x, "derivatives")
+    count = _require_order(order)
+    recorded = _record(f, x, "derivatives", batched=False)
+    if recorded.output.shape != x.shape:
+        raise ValueError(
+            f"derivatives() needs f to apply elementwise, returning the shape of x "
+            f"{tuple(x.shape)}, got shape {tuple(recorded.output.shape)}; use jacobian() "
+            "for functions that mix elements"
         )
-    if order < 1:
-        raise ValueError(f"derivatives() argument 'order' must be at least 1, got {order}")
-    leaf = x.detach().requires_grad_()
-    found: list[torch.Tensor] = []
     with torch.enable_grad():
-        current = f(leaf)
-        _check_output(current, x, False, "derivatives")
-        if current.shape != x.shape:
-            raise ValueError(
-                f"derivatives() needs f to apply elementwise, returning the shape of x "
-                f"{tuple(x.shape)}, got shape {tuple(current.shape)}; use jacobian() "
-                "for functions that mix elements"
-            )
-        for _ in range(order):
-            if not current.requires_grad:
-                found.append(torch.zeros_like(current))
-                current = found[-1]
-                continue
-            # Summing is exact here: element i of the sum's gradient is f'(x[i]),
-            # because f is elementwise.
-            (current,) = torch.autograd.grad(
-                current.sum(), leaf, create_graph=True, materialize_grads=True
-            )
-            found.append(current.detach())
-    return tuple(found)
+        # The graph of f(x) is kept for the check, which needs one more pass through it.
+        first = _next_derivative(recorded.output, recorded.leaf, more=count > 1, keep=True)
+        if recorded.output.device.type != "meta":  # meta tensors hold no values
+            require_elementwise(recorded.output, recorded.leaf, first)
+        found = [first]
+        for step in range(1, count):
+            found.append(_next_derivative(found[-1], recorded.leaf, more=step < count - 1))
+    return tuple(derivative.detach() for derivative in found)
 
 
-def _check_function(f: object, caller: str) -> None:
-    if not callable(f):
-        raise TypeError(
-            f"{caller}() argument 'f' must be a function of one tensor, got "
-            f"{type(f).__name__} ({f!r}); e.g. lambda x: x ** 2"
-        )
+def _next_derivative(
+    current: torch.Tensor, leaf: torch.Tensor, *, more: bool, keep: bool = False
+) -> torch.Tensor:
+    """The derivative of elementwise ``current``, with a graph if ``more`` are to follow."""
+    if not current.requires_grad:  # a constant: its derivative, and every later one, is 0
+        return torch.zeros_like(current)
+    # Summing is exact here: element i of the sum's gradient is current'(x[i]), because
+    # current is elementwise.
+    (derivative,) = torch.autograd.grad(
+        current.sum(), leaf, create_graph=more, retain_graph=more or keep, materialize_grads=True
+    )
+    return derivative
 
 
-def _check_input(x: object, caller: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{caller}() argument 'x' must be a torch.Tensor, got {type(x).__name__} "
-            f"({x!r}); e.g. torch.tensor([2.0, 3.0])"
-        )
-    if not x.is_floating_point():
+# --- Argument checks specific to these functions ------------------------------------
+
+
+def _require_point(x: object, function: str) -> torch.Tensor:
+    """``x`` if it is a non-empty floating-point tensor: a point to differentiate at."""
+    point = check_tensor("x", x, function, example="torch.tensor([2.0, 3.0])")
+    check_floating("x", point, function)
+    if point.numel() == 0:
         raise ValueError(
-            f"{caller}() argument 'x' must have a floating-point dtype, got {x.dtype}: "
-            "only floating-point tensors have gradients; convert it with x.float()"
+            f"{function}() argument 'x' must have at least one element, got shape "
+            f"{tuple(point.shape)}"
         )
-    if x.numel() == 0:
+    return point
+
+
+def _require_strategy(strategy: object) -> None:
+    if not isinstance(strategy, str) or strategy not in _STRATEGIES:
         raise ValueError(
-            f"{caller}() argument 'x' must have at least one element, got shape {tuple(x.shape)}"
+            f"jacobian() argument 'strategy' must be one of "
+            f"{', '.join(map(repr, _STRATEGIES))}, got {strategy!r}"
         )
 
 
-def _check_output(y: object, x: torch.Tensor, batched: bool, caller: str) -> None:
+def _require_order(order: object) -> int:
+    count = check_int("order", order, "derivatives", minimum=1, example="order=2")
+    if count > MAX_ORDER:
+        raise ValueError(
+            f"derivatives() argument 'order' must be at most {MAX_ORDER}, got {count}: each "
+            "derivative is computed from the graph of the one before, and those graphs "
+            "grow with every order (for torch.tanh each order takes three times as long), "
+            f"so time and memory would have no bound; pass at most {MAX_ORDER}"
+        )
+    return count
+
+
+def _require_output(y: object, x: torch.Tensor, batched: bool, function: str) -> None:
     if not isinstance(y, torch.Tensor):
         raise TypeError(
-            f"{caller}() argument 'f' must return a torch.Tensor, got {type(y).__name__}; "
+            f"{function}() argument 'f' must return a torch.Tensor, got {type(y).__name__}; "
             "return one tensor (torch.stack several results into one)"
         )
     if not y.requires_grad:
         raise ValueError(
-            f"{caller}() argument 'f' returned a tensor that does not depend on its input "
+            f"{function}() argument 'f' returned a tensor that does not depend on its input "
             "(requires_grad=False): autograd recorded no path from x to the output. Check "
             "that f computes its result from its argument, without .detach(), "
             "torch.no_grad() or integer operations; a constant f has a Jacobian of zeros"
         )
     if batched and (y.dim() == 0 or y.shape[0] != x.shape[0]):
         raise ValueError(
-            f"{caller}() with batched=True needs f to keep the batch dimension: x has "
+            f"{function}() with batched=True needs f to keep the batch dimension: x has "
             f"{x.shape[0]} samples, f(x) has shape {tuple(y.shape)}; return one row per "
             "sample, or pass batched=False"
         )

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 
-from tensorkit.autograd import GradInfo, grad_table
+from tensorkit.autograd import GradInfo, GradTable, grad_table
 
 
 def graph() -> dict[str, torch.Tensor]:
@@ -102,3 +102,38 @@ def test_non_tensor_is_a_type_error_naming_the_argument(value: object) -> None:
     message = str(caught.value)
     assert "argument 'b' must be a torch.Tensor" in message
     assert f"got {type(value).__name__} ({value!r})" in message
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: GradInfo.of("w", None),
+            r"GradInfo.of\(\) argument 'tensor' must be a torch.Tensor",
+        ),
+        (
+            lambda: GradInfo.of(None, torch.ones(1)),
+            r"GradInfo.of\(\) argument 'name' must be a str",
+        ),
+        (
+            lambda: GradInfo("w", "yes", True, None, "None"),
+            r"'requires_grad' must be True or False",
+        ),
+        (lambda: GradInfo("w", True, True, 3, "None"), r"'grad_fn' must be a str or None"),
+        (
+            lambda: GradTable([1, 2]),
+            r"'rows' must hold GradInfo rows, got int \(1\) at position 0",
+        ),
+        (lambda: GradTable(None), r"'rows' must be an iterable of GradInfo rows, got NoneType"),
+    ],
+)
+def test_the_public_classes_check_what_they_are_given(call: object, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        call()  # type: ignore[operator]
+
+
+def test_a_table_of_rows_prints_as_grad_table_does() -> None:
+    tensors = graph()
+    rows = [GradInfo.of(name, tensor) for name, tensor in tensors.items()]
+    assert str(GradTable(rows)) == str(grad_table(**tensors))
+    assert GradTable() == ()

@@ -258,3 +258,74 @@ def test_a_graph_too_large_to_draw_is_a_value_error() -> None:
     with pytest.raises(ValueError, match=expected):
         draw_graph(x=x, y=y)
     assert not plt.get_fignums()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: ComputationGraph(None),
+            TypeError,
+            r"'nodes' must be a tuple of GraphNode, got NoneType",
+        ),
+        (
+            lambda: ComputationGraph([GraphNode("leaf", "w")]),
+            TypeError,
+            r"must be a tuple of GraphNode, got list",
+        ),
+        (
+            lambda: ComputationGraph((GraphNode("leaf", "w"), "y")),
+            TypeError,
+            r"must hold GraphNode, got str \('y'\) at position 1",
+        ),
+        (
+            lambda: ComputationGraph(
+                (GraphNode("operation", "MulBackward0", (1,)), GraphNode("leaf", "w"))
+            ),
+            ValueError,
+            r"node 0 \('MulBackward0'\) takes input 1, which is not an earlier node",
+        ),
+        (
+            lambda: GraphNode(kind="bogus", label="w"),
+            ValueError,
+            r"'kind' must be one of 'leaf', 'operation', 'tensor', 'not recorded', "
+            r"got str \('bogus'\)",
+        ),
+        (lambda: GraphNode("leaf", 3), TypeError, r"'label' must be a str, got int"),
+        (
+            lambda: GraphNode("operation", "AddBackward0", [0]),
+            TypeError,
+            r"'inputs' must be a tuple of node positions",
+        ),
+        (
+            lambda: GraphNode("operation", "AddBackward0", (-1,)),
+            ValueError,
+            r"positions >= 0, got \(-1,\)",
+        ),
+        (
+            lambda: GraphNode("tensor", "y"),
+            ValueError,
+            r"must hold one position, the operation that made it, for kind 'tensor', got \(\)",
+        ),
+        (
+            lambda: GraphNode("leaf", "w", (0,)),
+            ValueError,
+            r"must hold no positions, for kind 'leaf'",
+        ),
+    ],
+)
+def test_the_public_classes_check_what_they_are_given(
+    call: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_graph_built_by_hand_prints_like_a_traced_one() -> None:
+    nodes = (
+        GraphNode("leaf", "w"),
+        GraphNode("operation", "MulBackward0", (0,)),
+        GraphNode("tensor", "y", (1,)),
+    )
+    w = torch.tensor(1.0, requires_grad=True)
+    assert ComputationGraph(nodes) == trace_graph(w=w, y=w * 2)
