@@ -21,6 +21,15 @@ import pytest
 import torch
 from torch import nn
 
+from tensorkit.autograd import (
+    ComputationGraph,
+    GradInfo,
+    GradTable,
+    GraphNode,
+    derivatives,
+    hessian,
+    jacobian,
+)
 from tensorkit.creation import seeded_randint, seeded_randn
 from tensorkit.regression import Batches, batches, synthetic_linear, train, two_blobs
 from tensorkit.shape import view_or_copy
@@ -76,6 +85,16 @@ def train_on(
     model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor
 ) -> object:
     return train(model, nn.MSELoss(), optimizer, batches(X, y, 10, shuffle=False), epochs=5)
+
+
+def writes_through_data(t: torch.Tensor) -> torch.Tensor:
+    t.data[0] = 100.0
+    return t * 2
+
+
+def in_inference_mode(x: torch.Tensor) -> object:
+    with torch.inference_mode():
+        return jacobian(torch.sin, x)
 
 
 def batch_in_place(X: torch.Tensor, y: torch.Tensor) -> object:
@@ -267,6 +286,117 @@ ROWS = [
         "INTERNAL",
         lambda: synthetic_linear(5, torch.ones(2, device="meta"), 0.0),
         Raises(ValueError, r"argument 'weight' is on the meta device"),
+    ),
+    Row(
+        "jacobian",
+        "0-d x, 0-d f(x)",
+        "INTERNAL",
+        lambda: jacobian(lambda x: x**2, torch.tensor(3.0)),
+        Returns(lambda j: torch.equal(j, torch.tensor(6.0)), "tensor(6.), as torch.func.jacrev"),
+    ),
+    Row(
+        "hessian",
+        "0-d x, 0-d f(x)",
+        "INTERNAL",
+        lambda: hessian(lambda x: x**3, torch.tensor(2.0)),
+        Returns(lambda h: torch.equal(h, torch.tensor(12.0)), "tensor(12.)"),
+    ),
+    Row(
+        "jacobian",
+        "f writes through t.data",
+        "MUTATES",
+        lambda x: jacobian(writes_through_data, x),
+        Returns(lambda j: torch.equal(j, 2 * torch.eye(2)), "2 * eye(2); x unchanged"),
+        lambda: (torch.tensor([1.0, 2.0]),),
+    ),
+    Row(
+        "jacobian",
+        "inside torch.inference_mode()",
+        "MISLEADING",
+        in_inference_mode,
+        Raises(ValueError, r"jacobian\(\) cannot run inside torch.inference_mode\(\)"),
+        lambda: (torch.tensor([1.0, 2.0]),),
+    ),
+    Row(
+        "jacobian",
+        "batched='yes'",
+        "SILENT",
+        lambda x: jacobian(torch.sin, x, batched="yes"),  # type: ignore[arg-type]
+        Raises(TypeError, r"argument 'batched' must be True or False, got str \('yes'\)"),
+        lambda: (torch.ones(3, 2),),
+    ),
+    Row(
+        "jacobian",
+        "batched=True, f = x.flip(0) mixes samples",
+        "SILENT",
+        lambda x: jacobian(lambda t: t.flip(0), x, batched=True),
+        Raises(
+            ValueError, r"batched=True needs f to map each sample on its own, but f mixes samples"
+        ),
+        lambda: (torch.randn(4, 3, generator=torch.Generator().manual_seed(0)),),
+    ),
+    Row(
+        "jacobian",
+        "batched=True, f = x - x.mean(0)",
+        "SILENT",
+        lambda x: jacobian(lambda t: t - t.mean(0), x, batched=True),
+        Raises(ValueError, r"but f mixes samples"),
+        lambda: (torch.randn(4, 3, generator=torch.Generator().manual_seed(0)),),
+    ),
+    Row(
+        "derivatives",
+        "softmax (same shape, not elementwise)",
+        "SILENT",
+        lambda x: derivatives(lambda t: torch.softmax(t, 0), x, 1),
+        Raises(
+            ValueError, r"derivatives\(\) needs f to apply elementwise .* but f mixes elements"
+        ),
+        lambda: (torch.tensor([1.0, 2.0]),),
+    ),
+    Row(
+        "derivatives",
+        "cumsum (same shape, not elementwise)",
+        "SILENT",
+        lambda x: derivatives(lambda t: t.cumsum(0), x, 1),
+        Raises(ValueError, r"but f mixes elements"),
+        lambda: (torch.tensor([1.0, 2.0]),),
+    ),
+    Row(
+        "derivatives",
+        "order=10**6",
+        "SLOW",
+        lambda: derivatives(torch.tanh, torch.tensor([0.5]), 10**6),
+        Raises(ValueError, r"argument 'order' must be at most 100, got 1000000"),
+    ),
+    Row(
+        "GradInfo.of",
+        "tensor=None",
+        "INTERNAL",
+        lambda: GradInfo.of("w", None),  # type: ignore[arg-type]
+        Raises(
+            TypeError, r"GradInfo.of\(\) argument 'tensor' must be a torch.Tensor, got NoneType"
+        ),
+    ),
+    Row(
+        "GradTable",
+        "[1, 2]",
+        "INTERNAL",
+        lambda: GradTable([1, 2]),  # type: ignore[list-item]
+        Raises(TypeError, r"GradTable\(\) argument 'rows' must hold GradInfo rows, got int"),
+    ),
+    Row(
+        "ComputationGraph",
+        "None",
+        "INTERNAL",
+        lambda: ComputationGraph(None),  # type: ignore[arg-type]
+        Raises(TypeError, r"ComputationGraph\(\) argument 'nodes' must be a tuple of GraphNode"),
+    ),
+    Row(
+        "GraphNode",
+        "kind='bogus'",
+        "SILENT",
+        lambda: GraphNode(kind="bogus", label="x"),  # type: ignore[call-arg,arg-type]
+        Raises(ValueError, r"GraphNode\(\) argument 'kind' must be one of"),
     ),
 ]
 if not torch.cuda.is_available():
