@@ -24,6 +24,7 @@ STRATEGIES = ("auto", "loop", "reverse", "forward")
 WAYS = ("loop", "reverse", "forward")
 #: The module itself: the package's attribute ``jacobian`` is the function.
 MODULE = sys.modules["tensorkit.autograd.jacobian"]
+WAYS = sys.modules["tensorkit.autograd._graph_ways"]
 
 Function = Callable[[torch.Tensor], torch.Tensor]
 
@@ -168,13 +169,13 @@ def test_auto_runs_the_strategy_the_rule_names(
     m: int, n: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     used: list[str] = []
-    for name, original in dict(MODULE._WAYS).items():
+    for name, original in dict(WAYS._WAYS).items():
 
         def spy(*args: Any, _name: str = name, _original: Any = original) -> Any:
             used.append(_name)
             return _original(*args)
 
-        monkeypatch.setitem(MODULE._WAYS, name, spy)
+        monkeypatch.setitem(WAYS._WAYS, name, spy)
     f, x = tanh_map(m, n)
     jacobian(f, x)
     assert used == [jacobian_strategy(n, m)]
@@ -301,9 +302,10 @@ def test_a_backward_pass_vmap_cannot_run_falls_back_to_the_loop_with_a_warning()
 
 def test_hessians_fallback_warning_offers_no_strategy() -> None:
     # hessian() has no strategy argument, so its warning must not suggest one.
-    recorded = MODULE._record(numpy_square, torch.ones(4), "hessian", batched=False)
+    recorded = WAYS.record(numpy_square, torch.ones(4), "hessian", batched=False)
     with pytest.warns(JacobianFallbackWarning) as caught:
-        MODULE._differentiate(recorded, "reverse", "hessian", fall_back=True, probe=False)
+        found = WAYS.differentiate(recorded, "reverse", fall_back=True, probe=False)
+        MODULE._warn_of_fallback(found, "hessian")
     (warning,) = caught
     assert str(warning.message).startswith("hessian() used strategy 'loop'")
     assert "strategy=" not in str(warning.message)
@@ -332,7 +334,7 @@ def test_forward_refuses_a_custom_function_whose_backward_it_cannot_trust() -> N
 
 def test_forward_would_drop_the_terms_of_such_a_function(monkeypatch: pytest.MonkeyPatch) -> None:
     # What the refusal prevents: the NumPy backward pass records nothing to differentiate.
-    monkeypatch.setattr(MODULE, "_custom_function", lambda recorded: None)
+    monkeypatch.setattr(MODULE, "custom_function", lambda recorded: None)
     weights = torch.linspace(-1, 1, 40).reshape(20, 2)
     x = torch.tensor([1.0, 2.0])
 
