@@ -86,17 +86,18 @@ def idle_share(interval: float = 0.5) -> float:
     return (idle_after - idle_before) / elapsed if elapsed else 1.0
 
 
-def wait_until_quiet(
-    threshold: float = QUIET_IDLE, patience: float = QUIET_PATIENCE_S
-) -> float:
+def wait_until_quiet(threshold: float = QUIET_IDLE, patience: float | None = None) -> float:
     """Wait until the machine is at least ``threshold`` idle, for up to ``patience`` s.
+
+    ``patience`` defaults to :data:`QUIET_PATIENCE_S`, read at the call, so a script's
+    ``--patience`` option can change it for every round.
 
     Returns:
         The last idle share read; below ``threshold`` when the machine stayed busy.
     """
     if not Path("/proc/stat").exists():
         return 1.0
-    deadline = time.monotonic() + patience
+    deadline = time.monotonic() + (QUIET_PATIENCE_S if patience is None else patience)
     share = idle_share()
     while share < threshold and time.monotonic() < deadline:
         share = idle_share()
@@ -134,10 +135,7 @@ class LoadLog:
             if not busy
             else f"BUSY before {len(busy)} of {len(self.readings)} rounds"
         )
-        return (
-            f"machine {verdict} (idle share at least {lowest:.0%}, "
-            f"threshold {QUIET_IDLE:.0%})"
-        )
+        return f"machine {verdict} (idle share at least {lowest:.0%}, threshold {QUIET_IDLE:.0%})"
 
 
 def time_methods(

@@ -61,4 +61,4 @@ torch.manual_seed(1)
 x = torch.rand(20, 1) * 10
 y = 2 * x + (5 + torch.randn(20, 1))
 print(fit_linear(x, y))
-#> LinearFit(weight=tensor([[2.1136]]), bias=tensor([4.6323]))
+#> LinearFit(weight=tensor([[2.1136]]), bias=tensor([4.6323]), rank=1)

@@ -1,8 +1,8 @@
 """Data, mini-batches, closed-form fits and a training loop (pages: ``docs/training/``).
 
 * `synthetic_linear`, `two_blobs`: seeded data sets, the same on every device.
-* `batches`: shuffled mini-batches of in-memory tensors, far faster than a ``DataLoader``.
-* `fit_linear`: least squares with an intercept, in closed form.
+* `batches`: shuffled mini-batches of in-memory tensors, faster than a ``DataLoader``.
+* `fit_linear`: least squares, with or without an intercept, in closed form.
 * `fit_logistic`: logistic regression by Newton's method.
 * `train`: the training loop, returning the loss of each epoch.
 """

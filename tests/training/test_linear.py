@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -100,24 +102,268 @@ def test_inputs_are_not_modified() -> None:
     assert torch.equal(X, X_before) and torch.equal(y, y_before)
 
 
-def test_fewer_samples_than_needed_is_an_error() -> None:
-    X, y = synthetic_linear(2, [1.0, 2.0], 0.5)  # 2 samples, 2 features and a bias
-    with pytest.raises(ValueError, match="nearly linearly dependent"):
+def centred_reference(X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The minimum-norm least squares with an unpenalised bias, by NumPy in float64.
+
+    NumPy's SVD-based lstsq on the centred data gives the weights of least norm, as
+    scikit-learn's LinearRegression does; the bias then follows from the means.
+    """
+    A, b = X.double().numpy(), y.double().numpy()
+    mean_x, mean_y = A.mean(axis=0), b.mean(axis=0)
+    weight = np.linalg.lstsq(A - mean_x, b - mean_y, rcond=None)[0]
+    return weight, mean_y - mean_x @ weight
+
+
+def relative_error(got: torch.Tensor, want: np.ndarray) -> float:
+    scale = max(float(np.abs(want).max()), 1e-300)
+    return float(np.abs(got.double().numpy() - want).max()) / scale
+
+
+def noisy(n: int, d: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normal features and targets with noise, in float64."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=generator, dtype=torch.float64)
+    weight = torch.linspace(-1.0, 2.0, d, dtype=torch.float64)
+    y = X @ weight + 0.5 + 0.1 * torch.randn(n, generator=generator, dtype=torch.float64)
+    return X, y
+
+
+def dyadic(X: torch.Tensor) -> torch.Tensor:
+    """X rounded to multiples of 1/1024: their sums are exact in float32 and float64."""
+    return torch.round(X * 1024) / 1024
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    ("case", "rank"),
+    [("duplicated", 4), ("collinear", 4), ("constant", 4), ("wide", 4), ("two constant", 3)],
+)
+def test_rank_deficient_data_give_the_minimum_norm_fit(
+    dtype: torch.dtype, case: str, rank: int
+) -> None:
+    from sklearn.linear_model import LinearRegression  # type: ignore[import-untyped]
+
+    X, y = noisy(5 if case == "wide" else 500, 10 if case == "wide" else 5)
+    X = dyadic(X)
+    if case == "duplicated":
+        X[:, 4] = X[:, 1]
+    elif case == "collinear":
+        X[:, 4] = X[:, 0] - 2 * X[:, 2]  # exact: the values are multiples of 1/1024
+    elif case == "constant":
+        X[:, 3] = 3.0
+    elif case == "two constant":
+        X[:, 1], X[:, 3] = 3.0, -0.5
+    X, y = X.to(dtype), y.to(dtype)
+    with pytest.warns(RuntimeWarning, match=rf"'X' has rank {rank} with \d+ features"):
+        fit = fit_linear(X, y)
+    assert fit.rank == rank
+    weight, bias = centred_reference(X, y)
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-12
+    assert relative_error(fit.weight, weight) < tolerance
+    assert abs(fit.bias.item() - bias) < tolerance * max(1.0, abs(bias))
+    model = LinearRegression().fit(X.numpy(), y.numpy())
+    assert model.rank_ == rank  # scikit-learn agrees on the rank, and on the fit
+    assert relative_error(fit.weight, model.coef_.astype(np.float64)) < 10 * tolerance
+
+
+def test_the_warning_names_the_cause() -> None:
+    X, y = noisy(500, 3)
+    X[:, 1] = 2.0
+    with pytest.warns(RuntimeWarning, match=r"remove the constant columns \[1\]$"):
+        fit_linear(X, y)
+    X[:, 2] = X[:, 0]
+    with pytest.warns(RuntimeWarning, match=r"constant columns \[1\] and columns that combine"):
+        fit_linear(X, y)
+    with pytest.warns(RuntimeWarning, match=r"5 samples determine at most 4 weights besides"):
+        fit_linear(*noisy(5, 8))
+    with pytest.warns(RuntimeWarning, match=r"all-zero columns \[1\]"):
+        fit_linear(torch.cat([X[:, :1], torch.zeros(500, 1)], dim=1), y, fit_intercept=False)
+
+
+def test_a_full_rank_fit_does_not_warn() -> None:
+    # The companion of the tests above: without a rank deficiency, no warning at all.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_linear(*noisy(500, 5))
+    assert fit.rank == 5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_one_sample_gives_what_scikit_learn_gives(dtype: torch.dtype) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X = torch.tensor([[1.0, 2.0, 3.0]], dtype=dtype)
+    y = torch.tensor([4.5], dtype=dtype)
+    with pytest.warns(RuntimeWarning, match="a single sample determines only the bias"):
+        fit = fit_linear(X, y)
+    model = LinearRegression().fit(X.numpy(), y.numpy())
+    np.testing.assert_array_equal(fit.weight.numpy(), model.coef_)
+    assert fit.bias.item() == model.intercept_ == 4.5
+    assert fit.rank == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_float32_rounding_counts_as_dependence_in_float32_only(dtype: torch.dtype) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X, y = noisy(2000, 3)
+    X, y = X.float(), y.float()
+    X[:, 2] = X[:, 0] - 2 * X[:, 1]  # rounded to float32: dependent up to its rounding
+    X, y = X.to(dtype), y.to(dtype)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_linear(X, y)
+    if dtype == torch.float32:
+        # Judged at float32's precision, as scikit-learn's float32 solver judges it.
+        model = LinearRegression().fit(X.numpy(), y.numpy())
+        assert fit.rank == model.rank_ == 2 and len(caught) == 1
+        assert relative_error(fit.weight, model.coef_.astype(np.float64)) < 1e-5
+    else:
+        # In float64 the rounding is data, far above float64's own: full rank, and the
+        # exact fit of that data (condition number about 1e8: both solvers keep 8 digits).
+        weight, _ = centred_reference(X, y)
+        assert fit.rank == 3 and not caught
+        assert relative_error(fit.weight, weight) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("dtype", "delta", "tolerance"),
+    [(torch.float32, 1e-3, 1e-6), (torch.float64, 1e-3, 1e-12), (torch.float64, 1e-6, 1e-8)],
+)
+def test_near_collinear_data_keep_their_accuracy(
+    dtype: torch.dtype, delta: float, tolerance: float
+) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X, y = noisy(2000, 5, seed=3)
+    X[:, 1] = X[:, 0] + delta * X[:, 1]  # condition number about 1 / delta
+    X, y = X.to(dtype), y.to(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # full rank: no warning
+        fit = fit_linear(X, y)
+    weight, bias = centred_reference(X, y)
+    # NumPy's SVD in float64 is accurate to about delta^-1 * 1e-16 itself: 1e-10 at 1e-6.
+    error = relative_error(fit.weight, weight)
+    assert error < tolerance
+    assert abs(fit.bias.item() - bias) < 1e3 * tolerance
+    if dtype == torch.float32:  # in float64 the reference is scikit-learn's own method
+        model = LinearRegression().fit(X.numpy(), y.numpy())
+        assert error <= relative_error(torch.from_numpy(model.coef_), weight)
+
+
+def test_well_conditioned_data_take_the_one_pass_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_qr(*args: object) -> None:
+        raise AssertionError("the QR fallback ran")
+
+    monkeypatch.setattr(linear, "_qr_solution", no_qr)
+    for dtype in (torch.float32, torch.float64):
+        X, y = noisy(1000, 5)
+        fit_linear((X + 100).to(dtype), y.to(dtype))  # shifted: centring keeps it cheap
+    # The companion: near-collinear data do reach the fallback.
+    X[:, 1] = X[:, 0] + 1e-3 * X[:, 1]
+    with pytest.raises(AssertionError, match="the QR fallback ran"):
         fit_linear(X, y)
 
 
-def test_near_collinear_float32_is_refused_but_float64_works() -> None:
-    X, y = synthetic_linear(1000, [1.0, 1.0], 0.0, noise=0.1, dtype=torch.float64)
-    X[:, 1] = X[:, 0] + 1e-4 * X[:, 1]  # condition number about 3e4
-    with pytest.raises(
-        ValueError,
-        match=r"less than one correct digit in torch.float32.*"
-        r"convert X to torch.float64",
-    ):
-        fit_linear(X.float(), y.float())
-    fit = fit_linear(X, y)
-    weight, _ = exact(X, y[:, 0])
-    np.testing.assert_allclose(fit.weight[0].numpy(), weight, rtol=1e-6)
+def test_many_blocks_give_the_same_answer_in_the_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = noisy(1000, 4)
+    X[:, 3] = X[:, 0] + X[:, 1]  # rank 3: the QR path
+    with pytest.warns(RuntimeWarning):
+        whole = fit_linear(X, y)
+    monkeypatch.setattr(linear, "BLOCK_ROWS", 70)  # 15 blocks, the last one of 20 rows
+    with pytest.warns(RuntimeWarning):
+        blocked = fit_linear(X, y)
+    assert whole.rank == blocked.rank == 3
+    torch.testing.assert_close(blocked.weight, whole.weight, rtol=0, atol=1e-12)
+    torch.testing.assert_close(blocked.bias, whole.bias, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("factor", [1e20, 1e-22])
+def test_float32_features_whose_squares_overflow_or_underflow_still_fit(factor: float) -> None:
+    X, y = noisy(500, 3)
+    X, y = X.float(), y.float()
+    fit = fit_linear(X * factor, y)
+    weight, bias = centred_reference(X * factor, y)
+    assert relative_error(fit.weight, weight) < 1e-6
+    assert abs(fit.bias.item() - bias) < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_without_intercept_matches_scikit_learn(dtype: torch.dtype) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    X, y = noisy(500, 3)
+    X, y = (X + 10).to(dtype), y.to(dtype)
+    fit = fit_linear(X, y, fit_intercept=False)
+    weight = np.linalg.lstsq(X.double().numpy(), y.double().numpy(), rcond=None)[0]
+    model = LinearRegression(fit_intercept=False).fit(X.numpy(), y.numpy())
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-12
+    assert relative_error(fit.weight, weight) < tolerance
+    assert relative_error(fit.weight, model.coef_.astype(np.float64)) < 10 * tolerance
+    assert fit.bias.item() == model.intercept_ == 0.0
+    assert fit_linear(X, y[:, None], fit_intercept=False).bias.shape == (1,)
+
+
+def model_output(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features that a model computed, and targets that require grad."""
+    generator = torch.Generator().manual_seed(0)
+    layer = torch.nn.Linear(4, 3)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(3, 4, generator=generator))
+    X = layer(torch.randn(n, 4, generator=generator))
+    y = (X.detach() @ torch.tensor([1.0, -1.0, 0.5])).requires_grad_()
+    return X, y
+
+
+def assert_unchanged(before: list[torch.Tensor], after: list[torch.Tensor]) -> None:
+    for old, new in zip(before, after, strict=True):
+        torch.testing.assert_close(new, old, rtol=0, atol=0, equal_nan=True)
+
+
+def test_assert_unchanged_notices_a_change() -> None:
+    # The companion of the tests that use it: one changed element is caught.
+    X = torch.ones(3, 2)
+    before = [X.clone()]
+    X[1, 0] = 2.0
+    with pytest.raises(AssertionError):
+        assert_unchanged(before, [X])
+
+
+def test_inputs_that_require_grad_are_read_and_left_alone() -> None:
+    X, y = model_output(100)
+    parameter = torch.nn.Parameter(X.detach().clone())
+    before = [X.detach().clone(), y.detach().clone()]
+    want = fit_linear(X.detach(), y.detach())
+    for features, targets in ((X, y), (parameter, y), (X.detach(), y), (parameter, y[:, None])):
+        fit = fit_linear(features, targets)
+        assert not fit.weight.requires_grad and not fit.bias.requires_grad
+        torch.testing.assert_close(fit.weight.reshape(-1), want.weight, rtol=0, atol=0)
+    assert parameter.grad is None and y.grad is None
+    assert_unchanged(before, [X.detach(), y.detach()])
+
+
+def test_predict_checks_what_it_is_given() -> None:
+    fit = fit_linear(*synthetic_linear(30, [1.0, 2.0], 0.5))
+    good = torch.ones(4, 2)
+    assert fit.predict(good).shape == (4, 1)
+    assert fit.predict(torch.ones(0, 2)).shape == (0, 1)  # nothing to predict, no error
+    cases: list[tuple[object, type[Exception], str]] = [
+        (None, TypeError, "'X' must be a torch.Tensor, got NoneType"),
+        ([[1.0, 2.0]], TypeError, "'X' must be a torch.Tensor, got list"),
+        (torch.ones(4, 3), ValueError, r"must have 2 columns, one per feature of the fit, got "
+         r"shape \(4, 3\)"),
+        (torch.ones(2), ValueError, r"must be 2-D .* for one sample use X.unsqueeze\(0\)"),
+        (good.double(), TypeError, "must have the fit's dtype torch.float32, got torch.float64"),
+        (torch.ones(4, 2, dtype=torch.int64), TypeError, "must be a floating tensor"),
+    ]  # fmt: skip
+    for X, error, message in cases:
+        with pytest.raises(error, match=rf"^LinearFit\.predict\(\) argument .*{message}"):
+            fit.predict(X)  # type: ignore[arg-type]
+    elsewhere = LinearFit(fit.weight.to("meta"), fit.bias.to("meta"), fit.rank)
+    with pytest.raises(ValueError, match=r"must be on the fit's device meta, got cpu"):
+        elsewhere.predict(good)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +388,7 @@ def test_near_collinear_float32_is_refused_but_float64_works() -> None:
         ),
         (torch.ones(3, 2), torch.ones(3, 1, 1), ValueError, "'y' must be 1-D"),
         (torch.ones(3, 2), torch.ones(3, 0), ValueError, "'y' has no outputs"),
+        (torch.ones(0, 2), torch.ones(0, 1), ValueError, "'X' has no samples"),
         (
             torch.tensor([[1.0], [float("nan")], [3.0]]),
             torch.ones(3),
@@ -155,22 +402,10 @@ def test_near_collinear_float32_is_refused_but_float64_works() -> None:
             "'y' holds NaN or infinite values, the first at index 2",
         ),
         (
-            torch.tensor([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]]),
-            torch.ones(3),
+            torch.tensor([[1e-30], [-1e-30], [3e-30]]),
+            torch.tensor([1e10, -1e10, 3e10]),
             ValueError,
-            r"constant feature columns \[1\]",
-        ),
-        (
-            torch.tensor([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]),
-            torch.ones(3),
-            ValueError,
-            "nearly linearly dependent columns",
-        ),
-        (
-            torch.tensor([[1e20], [-1e20], [3e20]]),
-            torch.ones(3),
-            ValueError,
-            "too large for torch.float32",
+            "the fitted weights or bias overflow torch.float32",
         ),
     ],
 )
@@ -181,3 +416,10 @@ def test_bad_input(X: object, y: object, error: type[Exception], message: str) -
     after = [t for t in (X, y) if isinstance(t, torch.Tensor)]
     for before, now in zip(keep, after, strict=True):  # nothing was changed in place
         torch.testing.assert_close(now, before, rtol=0, atol=0, equal_nan=True)
+
+
+def test_fit_intercept_must_be_a_bool() -> None:
+    X, y = synthetic_linear(10, [1.0], 0.0)
+    for value in (1, "no", None):
+        with pytest.raises(TypeError, match=r"fit_linear\(\) argument 'fit_intercept' must be"):
+            fit_linear(X, y, fit_intercept=value)  # type: ignore[arg-type]
