@@ -13,7 +13,7 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test site fix-docs install clean
+.PHONY: serve test site fix-docs install clean bench
 
 export NO_MKDOCS_2_WARNING := 1
 
@@ -25,6 +25,17 @@ test: $(STAMP)  ## Run every test and every example of the site (cpu and cuda pa
 
 fix-docs: $(STAMP)  ## Rewrite expected outputs to what the code prints on CPU (FILES=... to limit).
 	$(BIN)/python -m harness.update $(FILES)
+
+# Each benchmark pins its threads (--threads, default 1 here), checks that the machine is
+# idle before every round and reports medians and minima; run it on a quiet machine.
+BENCHMARKS := batches fit_linear fit_logistic jacobian
+BENCH_ARGS ?= --threads 1
+
+bench: $(STAMP)  ## Time tensorkit against the fastest baselines a user would pick (minutes).
+	@for name in $(BENCHMARKS); do \
+	  echo "== benchmarks/$$name.py $(BENCH_ARGS)"; \
+	  $(BIN)/python benchmarks/$$name.py $(BENCH_ARGS) || exit 1; \
+	done
 
 site: $(STAMP)  ## Build the static site into site/.
 	$(BIN)/mkdocs build --strict
