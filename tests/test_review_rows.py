@@ -31,7 +31,15 @@ from tensorkit.autograd import (
     jacobian,
 )
 from tensorkit.creation import seeded_randint, seeded_randn
-from tensorkit.regression import Batches, batches, synthetic_linear, train, two_blobs
+from tensorkit.regression import (
+    Batches,
+    batches,
+    fit_linear,
+    fit_logistic,
+    synthetic_linear,
+    train,
+    two_blobs,
+)
 from tensorkit.shape import view_or_copy
 
 
@@ -95,6 +103,50 @@ def writes_through_data(t: torch.Tensor) -> torch.Tensor:
 def in_inference_mode(x: torch.Tensor) -> object:
     with torch.inference_mode():
         return jacobian(torch.sin, x)
+
+
+def linear_data(n: int = 50, d: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(n, d, generator=generator, dtype=torch.float64)
+    return X, X @ torch.arange(1.0, d + 1, dtype=torch.float64) + 0.5
+
+
+def blobs_data(scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = two_blobs(100, seed=0, dtype=torch.float64)
+    return X * scale, y
+
+
+def numpy_min_norm(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """NumPy's minimum-norm least squares on centred data: sklearn's and NumPy's answer."""
+    import numpy as np
+
+    Xn, yn = X.double().numpy(), y.double().numpy()
+    mean_x, mean_y = Xn.mean(0), yn.mean()
+    w = np.linalg.lstsq(Xn - mean_x, yn - mean_y, rcond=None)[0]
+    return torch.from_numpy(w), float(mean_y - mean_x @ w)
+
+
+def fits_min_norm(fit: object, X: torch.Tensor, y: torch.Tensor) -> bool:
+    w, b = numpy_min_norm(X, y)
+    return torch.allclose(fit.weight.double(), w, atol=1e-8) and abs(float(fit.bias) - b) < 1e-8  # type: ignore[attr-defined]
+
+
+def duplicated_column() -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = linear_data()
+    return torch.cat([X, X[:, :1]], dim=1), y
+
+
+def wide_data() -> tuple[torch.Tensor, torch.Tensor]:
+    return linear_data(n=5, d=10)
+
+
+def fit_quietly(fit: Callable[..., object], *args: object) -> object:
+    """A fit whose RuntimeWarning (rank deficiency) the row does not check."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fit(*args)
 
 
 def batch_in_place(X: torch.Tensor, y: torch.Tensor) -> object:
@@ -397,6 +449,88 @@ ROWS = [
         "SILENT",
         lambda: GraphNode(kind="bogus", label="x"),  # type: ignore[call-arg,arg-type]
         Raises(ValueError, r"GraphNode\(\) argument 'kind' must be one of"),
+    ),
+    Row(
+        "fit_linear",
+        "X and y that require grad",
+        "INTERNAL",
+        lambda X, y: fit_linear(X, y),
+        Returns(lambda fit: not fit.weight.requires_grad, "a detached fit, inputs unchanged"),  # type: ignore[attr-defined]
+        lambda: tuple(t.requires_grad_() for t in linear_data()),
+    ),
+    Row(
+        "fit_logistic",
+        "X that requires grad (an nn.Parameter)",
+        "INTERNAL",
+        lambda X, y: fit_logistic(X, y, l2=1e-3),
+        Returns(lambda fit: not fit.weight.requires_grad, "a detached fit, inputs unchanged"),  # type: ignore[attr-defined]
+        lambda: (nn.Parameter(blobs_data()[0]), blobs_data()[1]),
+    ),
+    Row(
+        "fit_linear",
+        "1 row",
+        "MISLEADING",
+        lambda X, y: fit_quietly(fit_linear, X, y),
+        Returns(lambda fit: fit.rank == 0 and float(fit.bias) == 2.0, "weight 0, bias y, rank 0"),  # type: ignore[attr-defined]
+        lambda: (torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([2.0])),
+    ),
+    Row(
+        "fit_linear",
+        "duplicated column",
+        "MISLEADING",
+        lambda X, y: fit_quietly(fit_linear, X, y),
+        Returns(
+            lambda fit: fit.rank == 3 and fits_min_norm(fit, *duplicated_column()),  # type: ignore[attr-defined]
+            "the minimum-norm fit NumPy gives, rank 3 of 4",
+        ),
+        duplicated_column,
+    ),
+    Row(
+        "fit_linear",
+        "d > N (5 x 10)",
+        "MISLEADING",
+        lambda X, y: fit_quietly(fit_linear, X, y),
+        Returns(
+            lambda fit: fit.rank == 4 and fits_min_norm(fit, *wide_data()),  # type: ignore[attr-defined]
+            "the minimum-norm fit NumPy gives, rank 4",
+        ),
+        wide_data,
+    ),
+    Row(
+        "fit_logistic",
+        "float64 X * 1e40",
+        "MISLEADING",
+        lambda X, y: fit_logistic(X, y, l2=1e-3 * 1e-80),
+        Returns(lambda fit: bool(torch.isfinite(fit.weight).all()), "a finite fit"),  # type: ignore[attr-defined]
+        lambda: blobs_data(1e40),
+    ),
+    Row(
+        "LinearFit.predict",
+        "X=None",
+        "INTERNAL",
+        lambda X, y: fit_linear(X, y).predict(None),  # type: ignore[arg-type]
+        Raises(
+            TypeError, r"LinearFit.predict\(\) argument 'X' must be a torch.Tensor, got NoneType"
+        ),
+        linear_data,
+    ),
+    Row(
+        "LinearFit.predict",
+        "wrong column count",
+        "INTERNAL",
+        lambda X, y: fit_linear(X, y).predict(X[:, :2]),
+        Raises(
+            ValueError, r"must have 3 columns, one per feature of the fit, got shape \(50, 2\)"
+        ),
+        linear_data,
+    ),
+    Row(
+        "LogisticFit.probability",
+        "other dtype",
+        "INTERNAL",
+        lambda X, y: fit_logistic(X, y, l2=1e-3).probability(X.float()),
+        Raises(TypeError, r"LogisticFit.probability\(\) argument 'X' must have the fit's dtype"),
+        blobs_data,
     ),
 ]
 if not torch.cuda.is_available():
