@@ -103,13 +103,9 @@ class GradTable(tuple[GradInfo, ...]):
     """The rows [`grad_table`][tensorkit.autograd.grad_table] returns.
 
     Printing it, or its repr in a session, shows the rows as an aligned table.
-
-    Args:
-        rows: The rows, each a [`GradInfo`][tensorkit.autograd.GradInfo].
-
-    Raises:
-        TypeError: If ``rows`` is not iterable or holds something other than a
-            ``GradInfo``.
+    ``GradTable(rows)`` makes one from an iterable of
+    [`GradInfo`][tensorkit.autograd.GradInfo] rows, and raises a ``TypeError`` if
+    ``rows`` is not iterable or holds anything else.
     """
 
     def __new__(cls, rows: Iterable[GradInfo] = ()) -> GradTable:
