@@ -190,15 +190,6 @@ def two_blobs(
         (torch.Size([200, 2]), torch.Size([200]))
         >>> X[y == 0].mean(dim=0), X[y == 1].mean(dim=0)
         (tensor([2.5796, 2.7618]), tensor([-0.6586, -0.7979]))
-
-        Data that the dtype cannot hold are refused, not turned into infinities:
-
-        >>> two_blobs(100, center=1e300, std=1e300)  # doctest: +NORMALIZE_WHITESPACE
-        Traceback (most recent call last):
-        ...
-        ValueError: two_blobs() arguments 'center', 'shift' and 'std' must give data
-        that torch.float32 can hold (whose largest value is 3.4e+38), got values as
-        large as 3.86e+300; use smaller values, or dtype=torch.float64
     """
     function = "two_blobs"
     n_per_class = check_positive_int("n_per_class", n_per_class, function)
