@@ -40,13 +40,21 @@ from __future__ import annotations
 
 import argparse
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from timing import LoadLog, Timing, in_fresh_process, ms, pin_threads, table, time_methods
+from timing import (
+    LoadLog,
+    Timing,
+    in_fresh_process,
+    ms,
+    pin_threads,
+    recording,
+    table,
+    time_methods,
+)
 
 from tensorkit.regression import fit_linear
 
@@ -175,23 +183,6 @@ def sklearn_fit(method: str, X: np.ndarray, y: np.ndarray) -> Parameters:
     else:
         model = LinearRegression().fit(X, y)
     return model.coef_.astype(np.float64), float(model.intercept_)
-
-
-def recording(
-    call: Callable[[], Parameters], store: dict[str, Parameters], seen: list[str], name: str
-) -> Callable[[], None]:
-    """``call`` with its result kept in ``store[name]`` and its warnings added to ``seen``."""
-
-    def run() -> None:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            store[name] = call()
-        for warning in caught:
-            text = f"{warning.category.__name__}: {warning.message}"
-            if text not in seen:
-                seen.append(text)
-
-    return run
 
 
 def time_sklearn(case: Case, method: str, repeat: int) -> tuple[Measured, list[float]]:

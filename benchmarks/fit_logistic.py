@@ -40,13 +40,21 @@ from __future__ import annotations
 import argparse
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from timing import LoadLog, Timing, in_fresh_process, ms, pin_threads, table, time_methods
+from timing import (
+    LoadLog,
+    Timing,
+    in_fresh_process,
+    ms,
+    pin_threads,
+    recording,
+    table,
+    time_methods,
+)
 
 from tensorkit.regression import fit_logistic
 
@@ -169,23 +177,6 @@ def calibrate(case: Case, method: str, best: float) -> tuple[float, float]:
         if gap <= TARGET_GAP:
             return tol, gap
     return TOLERANCES[-1], gap
-
-
-def recording(
-    call: Callable[[], Parameters], store: dict[str, Parameters], seen: list[str], name: str
-) -> Callable[[], None]:
-    """``call`` with its result kept in ``store[name]`` and its warnings added to ``seen``."""
-
-    def run() -> None:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            store[name] = call()
-        for warning in caught:
-            text = f"{warning.category.__name__}: {warning.message}".replace("\n", " ")
-            if text not in seen:
-                seen.append(text)
-
-    return run
 
 
 def time_sklearn(case: Case, method: str, tol: float, repeat: int) -> tuple[Measured, list[float]]:

@@ -24,10 +24,13 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+Result = TypeVar("Result")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -196,3 +199,24 @@ def ms(seconds: float) -> str:
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A Markdown-style table: left-aligned columns under a rule."""
     return format_table(header, rows, rule=True)
+
+
+def recording(
+    call: Callable[[], Result], store: dict[str, Result], seen: list[str], name: str
+) -> Callable[[], None]:
+    """``call`` with its result kept in ``store[name]`` and its warnings added to ``seen``.
+
+    Warnings are recorded, one line each, so a benchmark shows them with its table
+    instead of hiding them.
+    """
+
+    def run() -> None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            store[name] = call()
+        for warning in caught:
+            text = f"{warning.category.__name__}: {warning.message}".replace("\n", " ")
+            if text not in seen:
+                seen.append(text)
+
+    return run
