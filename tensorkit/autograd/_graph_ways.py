@@ -17,6 +17,7 @@ import torch
 from torch.autograd.function import BackwardCFunction
 from torch.func import vmap
 
+from tensorkit.autograd._backward import backward_pass
 from tensorkit.autograd._probes import Probe, nodes, write_sample_probe
 
 Function = Callable[[torch.Tensor], torch.Tensor]
@@ -146,7 +147,8 @@ def _by_forward(recorded: Recorded, probe: bool) -> tuple[torch.Tensor, Probe | 
         def push(tangent: torch.Tensor) -> torch.Tensor:
             # A backward formula is linear in its gradient: a result that requires grad
             # depends on the cotangent, so autograd finds it (and says so if not).
-            (column,) = torch.autograd.grad(pulled, cotangent, tangent, retain_graph=True)
+            column = backward_pass(pulled, cotangent, tangent, allow_unused=False)
+            assert column is not None  # allow_unused=False: the engine raises instead
             return column
 
         pushed = vmap(push)(tangents)
@@ -199,21 +201,14 @@ _WAYS: dict[str, Callable[[Recorded, bool], tuple[torch.Tensor, Probe | None]]] 
 
 def _pull(recorded: Recorded, direction: torch.Tensor) -> torch.Tensor:
     """The vector-Jacobian product ``direction`` times J: one backward pass."""
-    # materialize_grads: an output that reaches x through no operation at all (it
-    # requires grad through another tensor f closes over) has zero derivatives.
-    (row,) = torch.autograd.grad(
-        recorded.output, recorded.leaf, direction, retain_graph=True, materialize_grads=True
-    )
-    return row
+    return _pull_one(recorded, direction, keep=True)
 
 
 def _pull_one(recorded: Recorded, direction: torch.Tensor, *, keep: bool) -> torch.Tensor:
-    """`_pull` for one direction at a time, in the loop, where every microsecond shows:
-    allow_unused and a zero tensor made here cost less than materialize_grads. Unless
-    ``keep``, the pass frees the graph."""
-    (row,) = torch.autograd.grad(
-        recorded.output, recorded.leaf, direction, retain_graph=keep, allow_unused=True
-    )
+    """`_pull`, which may free the graph: unless ``keep``, the pass frees it."""
+    row = backward_pass(recorded.output, recorded.leaf, direction, keep=keep)
+    # An output that reaches x through no operation at all (it requires grad through
+    # another tensor f closes over) has zero derivatives.
     return torch.zeros_like(recorded.leaf) if row is None else row
 
 
