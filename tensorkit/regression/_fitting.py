@@ -118,6 +118,25 @@ def scaled_rows(X: torch.Tensor, scaled: Scaled) -> torch.Tensor:
     return rows
 
 
+def scaled_samples(X: torch.Tensor, scaled: Scaled) -> torch.Tensor:
+    """``(X - centre) / scale`` in float32, sample by sample as ``X`` is: ``(samples, features)``.
+
+    Computed in ``X``'s dtype and rounded once, as in `scaled_rows`, but kept in ``X``'s
+    own order: that takes one pass that reads ``X`` in order, where the feature-by-feature
+    rows read it with a stride (four times slower for float64 ``X``).
+    """
+    inverse = scaled.scale.reciprocal().to(X.device, X.dtype)
+    offset = (-scaled.centre / scaled.scale).to(X.device, X.dtype)
+    return torch.addcmul(offset, X, inverse).to(torch.float32)
+
+
+def unit_scaling(features: int) -> Scaled:
+    """The scaling of features already centred and scaled: centre 0, scale 1."""
+    return Scaled(
+        torch.zeros(features, dtype=torch.float64), torch.ones(features, dtype=torch.float64)
+    )
+
+
 def check_new_features(value: object, weight: torch.Tensor, function: str) -> torch.Tensor:
     """Check features given to a fit: a 2-D tensor with the fit's columns, dtype and device.
 
