@@ -20,6 +20,7 @@ from harness.docstrings import DocstringsWithAttributes
 from harness.evaluators import FigureEvaluator
 from harness.parsers import DocstringSessionParser, ProgramParser, PythonFenceParser
 from harness.paths import ROOT as ROOT  # where other modules have always found it
+from harness.paths import display_path
 from harness.skips import SkipDirectiveParser
 
 PASSES = ("cpu", "cuda")
@@ -117,20 +118,54 @@ def draw_page_figures(path: Path) -> list[tuple[int, list[str]]]:
     """Run a page's examples as the cpu pass does; return each figure fence's pictures.
 
     The result lists, in page order, each figure fence's line and its figures as SVG.
-    Any example that fails raises, so a page whose code is broken does not build.
+    Any example that fails raises, so a page whose code is broken does not build; the
+    error begins with the failing example's ``file:line``.
     """
     sybil = pages("cpu", render_figures=True)
-    fences = next(parser for parser in sybil.parsers if isinstance(parser, PythonFenceParser))
-    figure_evaluator = fences.evaluators["figure"]
-    assert isinstance(figure_evaluator, FigureEvaluator)
+    figure_evaluator = _figure_evaluator(sybil)
     for example, error in run_document(sybil, path):
         if error is not None and not isinstance(error, unittest.SkipTest):
-            raise RuntimeError(f"{example.path}:{example.line}: {error}") from error
+            raise ExampleFailed(f"{display_path(example.path)}:{example.line}: {error}") from error
     return sorted(
         (line, figures)
         for (drawn_path, line), figures in figure_evaluator.drawn.items()
         if drawn_path == str(path)
     )
+
+
+class ExampleFailed(RuntimeError):
+    """An example of a page failed while the site drew the page's figures."""
+
+
+def example_regions(path: Path, *, up_to_last_figure: bool = False) -> list[str]:
+    """The text of each example region of a page (code fences, sessions, skip directives,
+    snippet includes), in page order; with ``up_to_last_figure``, up to its last figure
+    fence only, or none for a page without one.
+
+    What running the page can depend on within it: the prose between cannot change it.
+    """
+    sybil = pages("cpu", render_figures=True)
+    figure_evaluator = _figure_evaluator(sybil)
+    document = sybil.parse(path)
+    regions = [region for _, region in document.regions]
+    if up_to_last_figure:
+        figures = [i for i, region in enumerate(regions) if region.evaluator is figure_evaluator]
+        regions = regions[: figures[-1] + 1] if figures else []
+    return [document.text[region.start : region.end] for region in regions]
+
+
+def check_page(path: Path) -> None:
+    """Run a page's examples as the cpu pass does; raise `ExampleFailed` at the first failure."""
+    for example, error in run_document(pages("cpu"), path):
+        if error is not None and not isinstance(error, unittest.SkipTest):
+            raise ExampleFailed(f"{display_path(example.path)}:{example.line}: {error}") from error
+
+
+def _figure_evaluator(sybil: Sybil) -> FigureEvaluator:
+    fences = next(parser for parser in sybil.parsers if isinstance(parser, PythonFenceParser))
+    figure_evaluator = fences.evaluators["figure"]
+    assert isinstance(figure_evaluator, FigureEvaluator)
+    return figure_evaluator
 
 
 def shuffle_documents(items: list[pytest.Item], seed: int) -> None:

@@ -4,7 +4,10 @@
   :func:`harness.fences.runnable_code`, the same rules the tests use).
 * Formulas become MathML at build time, so the reader's browser fetches no math library.
 * An example the tests skip says so on the page, with the reason.
-* A figure fence's pictures, drawn by running the page as the tests do, appear under it.
+* A figure fence's pictures, drawn by running the page as the tests do, appear under it;
+  they are kept under a hash of the code they come from (:mod:`harness.page_runs`).
+* Under ``mkdocs serve``, a page whose code was edited runs its examples, and one that
+  fails shows the failure, with ``file:line``, at the top of the page.
 * Each page says where and when its examples were verified (from the last test run's
   record, while the page is unchanged) and offers them as a script and a notebook.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import logging
 import pydoc
 import re
 import sys
@@ -29,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mkdocs.structure.files import File  # noqa: E402
 from sybil import Document  # noqa: E402
 
-from harness.collect import PASSES, ROOT, draw_page_figures, sybils  # noqa: E402
+from harness.collect import PASSES, ROOT, ExampleFailed, sybils  # noqa: E402
 from harness.downloads import has_examples, notebook_json, page_cells, page_script  # noqa: E402
 from harness.fences import (  # noqa: E402
     FIGURE_ATTRIBUTE,
@@ -39,6 +43,7 @@ from harness.fences import (  # noqa: E402
     figure_caption,
     runnable_code,
 )
+from harness.page_runs import EditedPages, page_figures  # noqa: E402
 from harness.skips import (  # noqa: E402
     DEVICE_NAMES,
     directives,
@@ -310,7 +315,8 @@ def stamp_page(
     record = load(ROOT / "verification.json")
     lines = [verified_stamp(page_documents(source, markdown), record)]
     lines.append(download_links(page, config, figures))
-    markdown = markdown.replace(SUMMARY_MARKER, verification_summary(record))
+    if SUMMARY_MARKER in markdown:  # one page says it; counting every source takes seconds
+        markdown = markdown.replace(SUMMARY_MARKER, verification_summary(record))
     header = "\n\n".join(line for line in lines if line)
     title = _H1.search(markdown)
     at = title.end() if title else 0
@@ -327,12 +333,50 @@ def on_files(files: Any, config: Any, **_: Any) -> Any:
 #: The figures of the page being built, by page source path, between the two hooks.
 _PAGE_FIGURES: dict[str, list[tuple[str, list[str]]]] = {}
 
+#: Under ``make serve``: the pages edited since it started, whose examples it runs.
+_EDITED: EditedPages | None = None
+
+# Not mkdocs' own logger: under `mkdocs serve` a warning there, with strict: true, would
+# abort the rebuild, and the page could not show what failed.
+_LOG = logging.getLogger("tensorkit.site")
+
+
+def on_startup(command: str, **_: Any) -> None:
+    global _EDITED
+    _EDITED = EditedPages() if command == "serve" else None
+
+
+def failure_note(error: ExampleFailed) -> str:
+    """The note a served page shows at its top when one of its examples fails."""
+    body = "\n".join(f"        {line}" for line in str(error).splitlines())
+    return (
+        '!!! failure "An example on this page failed"\n'
+        "    Its figures are left out until it passes: fix it and save, and the page "
+        "rebuilds.\n\n"
+        f"    ```text\n{body}\n    ```\n"
+    )
+
 
 def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
     path = Path(page.file.abs_src_path)
-    drawn = draw_page_figures(path) if _FIGURE_FENCE.search(markdown) else []
+    has_figures = _FIGURE_FENCE.search(markdown) is not None
+    failure = None
+    drawn: list[tuple[int, list[str]]] = []
+    try:
+        if _EDITED is not None and not has_figures:
+            _EDITED.check_if_edited(path)
+        drawn = page_figures(path) if has_figures else []
+    except ExampleFailed as error:
+        if _EDITED is None:  # mkdocs build: a page whose code fails does not build
+            raise
+        failure = error
+        _LOG.error("%s", error)
     markdown = stamp_page(markdown, page, config, [svgs for _, svgs in drawn])
     markdown, captions = mark_figures(show_skips(markdown, page.file.src_uri))
+    if failure is not None:
+        title = _H1.search(markdown)
+        at = title.end() if title else 0
+        return f"{markdown[:at]}\n\n{failure_note(failure)}\n{markdown[at:].lstrip()}"
     if captions:
         if len(drawn) != len(captions):
             raise ValueError(f"{path}: {len(captions)} figure fences, {len(drawn)} drew figures")

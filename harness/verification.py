@@ -50,9 +50,23 @@ def verified(record: dict[str, Any], root: Path, relative: str) -> dict[str, dic
     return {device: entry[device] for device in PASSES if device in entry}
 
 
+#: Example counts already taken, by document, pass and the hash of the document's text:
+#: a site build asks for the same ones on every page, and parsing is the slow part.
+_COUNTED: dict[tuple[str, str, str, str], int] = {}
+
+
 def examples_in(root: Path, relative: str, device: str) -> int:
     """How many examples a document has in a pass (0 for one the passes do not read)."""
     path = root / relative
+    if not path.is_file():
+        return 0
+    key = (str(root), relative, device, content_hash(path))
+    if key not in _COUNTED:
+        _COUNTED[key] = _count(root, path, device)
+    return _COUNTED[key]
+
+
+def _count(root: Path, path: Path, device: str) -> int:
     for sybil in sybils(root):
         if sybil.name == device and sybil.should_parse(path):
             return len(list(sybil.parse(path).examples()))
