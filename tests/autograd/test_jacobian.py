@@ -21,7 +21,6 @@ from tensorkit.autograd.jacobian import LOOP_MAX_OUTPUTS, MAX_ORDER, JacobianFal
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGIES = ("auto", "loop", "reverse", "forward")
-WAYS = ("loop", "reverse", "forward")
 #: The module itself: the package's attribute ``jacobian`` is the function.
 MODULE = sys.modules["tensorkit.autograd.jacobian"]
 WAYS = sys.modules["tensorkit.autograd._graph_ways"]
