@@ -47,12 +47,15 @@ import numpy as np
 import torch
 from timing import (
     LoadLog,
+    Measured,
     Timing,
+    footnote_marks,
     in_fresh_process,
+    merge_phases,
     ms,
     pin_threads,
     recording,
-    table,
+    section,
     time_methods,
 )
 
@@ -87,15 +90,6 @@ class Case:
     d: int
     dtype: str
     shift: float
-
-
-@dataclass
-class Measured:
-    """What timing one method gave: its seconds, its answer, its warnings."""
-
-    times: list[float]
-    parameters: Parameters
-    warnings: list[str]
 
 
 def linear_data(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
@@ -185,7 +179,7 @@ def sklearn_fit(method: str, X: np.ndarray, y: np.ndarray) -> Parameters:
     return model.coef_.astype(np.float64), float(model.intercept_)
 
 
-def time_sklearn(case: Case, method: str, repeat: int) -> tuple[Measured, list[float]]:
+def time_sklearn(case: Case, method: str, repeat: int) -> tuple[Measured[Parameters], list[float]]:
     """Time one scikit-learn contender, run in a fresh process; also the load readings."""
     X, y = (tensor.numpy() for tensor in linear_data(case))
     store: dict[str, Parameters] = {}
@@ -198,7 +192,7 @@ def time_sklearn(case: Case, method: str, repeat: int) -> tuple[Measured, list[f
 
 def time_torch(
     methods: dict[str, Callable[[], Parameters]], repeat: int, load: LoadLog
-) -> dict[str, Measured]:
+) -> dict[str, Measured[Parameters]]:
     """Time the torch contenders, in this process."""
     store: dict[str, Parameters] = {}
     seen: dict[str, list[str]] = {name: [] for name in methods}
@@ -207,13 +201,15 @@ def time_torch(
     return {name: Measured(list(times[name].times), store[name], seen[name]) for name in methods}
 
 
-def measure(case: Case, repeat: int, threads: int) -> tuple[dict[str, Measured], LoadLog]:
+def measure(
+    case: Case, repeat: int, threads: int
+) -> tuple[dict[str, Measured[Parameters]], LoadLog]:
     """Every method on one data set, in two phases, the second in reverse order."""
     X, y = linear_data(case)
     methods = torch_methods(X, y)
     half = max(1, math.ceil(repeat / 2))  # per phase; time_methods splits it in two rounds
     order = ["torch", *SKLEARN_METHODS]
-    parts: list[dict[str, Measured]] = []
+    parts: list[dict[str, Measured[Parameters]]] = []
     load = LoadLog([])
     for steps in (order, order[::-1]):
         for step in steps:
@@ -226,20 +222,16 @@ def measure(case: Case, repeat: int, threads: int) -> tuple[dict[str, Measured],
     return merge(parts, [*TORCH_METHODS, *SKLEARN_METHODS]), load
 
 
-def merge(parts: list[dict[str, Measured]], names: list[str]) -> dict[str, Measured]:
+def merge(
+    parts: list[dict[str, Measured[Parameters]]], names: list[str]
+) -> dict[str, Measured[Parameters]]:
     """The phases' measurements of each method as one, in the order of ``names``."""
-    merged = {}
-    for name in names:
-        found = [part[name] for part in parts if name in part]
-        seen: list[str] = []
-        for measured in found:
-            seen += [text for text in measured.warnings if text not in seen]
-        times = [t for measured in found for t in measured.times]
-        merged[name] = Measured(times, found[-1].parameters, seen)
-    return merged
+    return {name: merge_phases([part[name] for part in parts if name in part]) for name in names}
 
 
-def report(case: Case, results: dict[str, Measured], load: LoadLog) -> tuple[str, bool]:
+def report(
+    case: Case, results: dict[str, Measured[Parameters]], load: LoadLog
+) -> tuple[str, bool]:
     """The table for one data set, and whether fit_linear met the target."""
     X, y = linear_data(case)
     exact_weight, exact_bias = exact(X, y)
@@ -252,13 +244,10 @@ def report(case: Case, results: dict[str, Measured], load: LoadLog) -> tuple[str
         name: float(np.abs(measured.parameters[0] - exact_weight).max()) / scale
         for name, measured in results.items()
     }
-    rows, notes = [], []
+    rows: list[list[str]] = []
+    notes: list[str] = []
     for name, measured in results.items():
         timing = timings[name]
-        marks = []
-        for text in measured.warnings:
-            notes.append(text)
-            marks.append(f"[{len(notes)}]")
         rows.append(
             [
                 name,
@@ -268,7 +257,7 @@ def report(case: Case, results: dict[str, Measured], load: LoadLog) -> tuple[str
                 f"{fastest_minimum / timing.minimum:.2f}x",
                 f"{errors[name]:.1e}",
                 f"{abs(measured.parameters[1] - exact_bias):.1e}",
-                " ".join(marks) or "-",
+                footnote_marks(measured.warnings, notes),
             ]
         )
     ours = timings["fit_linear"]
@@ -288,17 +277,13 @@ def report(case: Case, results: dict[str, Measured], load: LoadLog) -> tuple[str
         "bias error",
         "warnings",
     ]
-    lines = [
-        f"\n## {case.dtype}, features shifted by +{case.shift:g}: "
+    title = (
+        f"{case.dtype}, features shifted by +{case.shift:g}: "
         f"{'MET' if met else 'MISSED'} (fit_linear {speed:.2f}x the fastest baseline, "
         f"error {errors['fit_linear']:.1e} against scikit-learn's {sklearn_error:.1e}, "
-        f"rounding floor {floor:.1e})\n",
-        table(header, rows),
-        "",
-        f"{load.summary()}; {len(ours.times)} timed calls per method",
-    ]
-    lines += [f"[{index}] {text}" for index, text in enumerate(notes, start=1)]
-    return "\n".join(lines), met
+        f"rounding floor {floor:.1e})"
+    )
+    return section(title, header, rows, load, len(ours.times), notes), met
 
 
 def main() -> None:

@@ -47,12 +47,15 @@ import torch
 import torch.nn.functional as F
 from timing import (
     LoadLog,
+    Measured,
     Timing,
+    footnote_marks,
     in_fresh_process,
+    merge_phases,
     ms,
     pin_threads,
     recording,
-    table,
+    section,
     time_methods,
 )
 
@@ -89,15 +92,6 @@ class Case:
     @property
     def l2(self) -> float:
         return 1 / (self.C * self.n)
-
-
-@dataclass
-class Measured:
-    """What timing one method gave: its seconds, its answer, its warnings."""
-
-    times: list[float]
-    parameters: Parameters
-    warnings: list[str]
 
 
 def logistic_data(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,7 +173,9 @@ def calibrate(case: Case, method: str, best: float) -> tuple[float, float]:
     return TOLERANCES[-1], gap
 
 
-def time_sklearn(case: Case, method: str, tol: float, repeat: int) -> tuple[Measured, list[float]]:
+def time_sklearn(
+    case: Case, method: str, tol: float, repeat: int
+) -> tuple[Measured[Parameters], list[float]]:
     """Time one scikit-learn contender, run in a fresh process; also the load readings."""
     X, y = (tensor.numpy() for tensor in logistic_data(case))
     store: dict[str, Parameters] = {}
@@ -190,7 +186,7 @@ def time_sklearn(case: Case, method: str, tol: float, repeat: int) -> tuple[Meas
     return Measured(list(timing.times), store[method], seen), load.readings
 
 
-def time_ours(case: Case, repeat: int, load: LoadLog) -> Measured:
+def time_ours(case: Case, repeat: int, load: LoadLog) -> Measured[Parameters]:
     """Time fit_logistic, in this process."""
     X, y = logistic_data(case)
 
@@ -209,7 +205,7 @@ def time_ours(case: Case, repeat: int, load: LoadLog) -> Measured:
 class Results:
     """Every method's measurements on one data set, the tolerances chosen, the load."""
 
-    measured: dict[str, Measured]
+    measured: dict[str, Measured[Parameters]]
     tolerances: dict[str, tuple[float, float]]
     best: float
     load: LoadLog
@@ -229,7 +225,9 @@ def measure(case: Case, repeat: int, threads: int) -> Results:
         if name != LBFGS
     }
     half = max(1, math.ceil(repeat / 2))  # per phase; time_methods splits it in two rounds
-    parts: dict[str, list[Measured]] = {name: [] for name in ["fit_logistic", *contenders]}
+    parts: dict[str, list[Measured[Parameters]]] = {
+        name: [] for name in ["fit_logistic", *contenders]
+    }
     order = ["fit_logistic", *contenders]
     for steps in (order, order[::-1]):
         for name in steps:
@@ -242,18 +240,9 @@ def measure(case: Case, repeat: int, threads: int) -> Results:
             )
             parts[name].append(measured)
             load.readings.extend(readings)
-    merged = {name: merge(found) for name, found in parts.items()}
+    merged = {name: merge_phases(found) for name, found in parts.items()}
     best = min([best] + [objective(case, X, y, m.parameters) for m in merged.values()])
     return Results(merged, tolerances, best, load)
-
-
-def merge(found: list[Measured]) -> Measured:
-    """The phases' measurements of one method as one."""
-    seen: list[str] = []
-    for measured in found:
-        seen += [text for text in measured.warnings if text not in seen]
-    times = [t for measured in found for t in measured.times]
-    return Measured(times, found[-1].parameters, seen)
 
 
 def report(case: Case, results: Results) -> tuple[str, bool]:
@@ -268,13 +257,10 @@ def report(case: Case, results: Results) -> tuple[str, bool]:
     matched = [name for name in sklearn if gaps[name] <= TARGET_GAP] or sklearn
     fastest = min(matched, key=lambda name: timings[name].median)
     ours = timings["fit_logistic"]
-    rows, notes = [], []
+    rows: list[list[str]] = []
+    notes: list[str] = []
     for name, measured in results.measured.items():
         timing = timings[name]
-        marks = []
-        for text in measured.warnings:
-            notes.append(text)
-            marks.append(f"[{len(notes)}]")
         setting = "tol=1e-10" if name == "fit_logistic" else "tol=1e-4, max_iter=100"
         if name in results.tolerances:
             setting = f"tol={results.tolerances[name][0]:.0e}"
@@ -288,7 +274,7 @@ def report(case: Case, results: Results) -> tuple[str, bool]:
                 f"{timing.minimum / timings[fastest].minimum:.2f}",
                 str(measured.parameters[2]),
                 f"{gaps[name]:+.1e}",
-                " ".join(marks) or "-",
+                footnote_marks(measured.warnings, notes),
             ]
         )
     ratio = max(ours.median / timings[fastest].median, ours.minimum / timings[fastest].minimum)
@@ -306,16 +292,12 @@ def report(case: Case, results: Results) -> tuple[str, bool]:
         "objective - best",
         "warnings",
     ]
-    lines = [
-        f"\n## {case.dtype}, features shifted by +{case.shift:g}: "
+    title = (
+        f"{case.dtype}, features shifted by +{case.shift:g}: "
         f"{'MET' if met else 'MISSED'} (fit_logistic {ratio:.2f}x the time of {fastest}; "
-        f"best objective {results.best:.10f})\n",
-        table(header, rows),
-        "",
-        f"{results.load.summary()}; {len(ours.times)} timed calls per method",
-    ]
-    lines += [f"[{index}] {text}" for index, text in enumerate(notes, start=1)]
-    return "\n".join(lines), met
+        f"best objective {results.best:.10f})"
+    )
+    return section(title, header, rows, results.load, len(ours.times), notes), met
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 Result = TypeVar("Result")
 
@@ -220,3 +220,50 @@ def recording(
                 seen.append(text)
 
     return run
+
+
+@dataclass
+class Measured(Generic[Result]):
+    """What timing one method gave: its seconds, its answer, its warnings."""
+
+    times: list[float]
+    parameters: Result
+    warnings: list[str]
+
+
+def merge_phases(found: Sequence[Measured[Result]]) -> Measured[Result]:
+    """One method's measurements from several phases as one: every time, each warning
+    once, and the last phase's answer."""
+    seen: list[str] = []
+    for measured in found:
+        seen += [text for text in measured.warnings if text not in seen]
+    times = [t for measured in found for t in measured.times]
+    return Measured(times, found[-1].parameters, seen)
+
+
+def footnote_marks(warnings: Sequence[str], notes: list[str]) -> str:
+    """Add ``warnings`` to a table's ``notes``; return the marks for its row ("-" if none)."""
+    marks = []
+    for text in warnings:
+        notes.append(text)
+        marks.append(f"[{len(notes)}]")
+    return " ".join(marks) or "-"
+
+
+def section(
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    load: LoadLog,
+    calls: int,
+    notes: Sequence[str],
+) -> str:
+    """One data set's results: its title, its table, the load and calls, the footnotes."""
+    lines = [
+        f"\n## {title}\n",
+        table(header, rows),
+        "",
+        f"{load.summary()}; {calls} timed calls per method",
+    ]
+    lines += [f"[{index}] {text}" for index, text in enumerate(notes, start=1)]
+    return "\n".join(lines)
