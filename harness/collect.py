@@ -123,9 +123,7 @@ def draw_page_figures(path: Path) -> list[tuple[int, list[str]]]:
     """
     sybil = pages("cpu", render_figures=True)
     figure_evaluator = _figure_evaluator(sybil)
-    for example, error in run_document(sybil, path):
-        if error is not None and not isinstance(error, unittest.SkipTest):
-            raise ExampleFailed(f"{display_path(example.path)}:{example.line}: {error}") from error
+    _run_or_raise(sybil, path)
     return sorted(
         (line, figures)
         for (drawn_path, line), figures in figure_evaluator.drawn.items()
@@ -134,7 +132,8 @@ def draw_page_figures(path: Path) -> list[tuple[int, list[str]]]:
 
 
 class ExampleFailed(RuntimeError):
-    """An example of a page failed while the site drew the page's figures."""
+    """An example of a page failed while the site built it (its figures, or under
+    ``mkdocs serve`` an edit)."""
 
 
 def example_regions(path: Path, *, up_to_last_figure: bool = False) -> list[str]:
@@ -156,7 +155,13 @@ def example_regions(path: Path, *, up_to_last_figure: bool = False) -> list[str]
 
 def check_page(path: Path) -> None:
     """Run a page's examples as the cpu pass does; raise `ExampleFailed` at the first failure."""
-    for example, error in run_document(pages("cpu"), path):
+    _run_or_raise(pages("cpu"), path)
+
+
+def _run_or_raise(sybil: Sybil, path: Path) -> None:
+    """Run every example of ``path``; raise the first failure (not a skip) as `ExampleFailed`,
+    its message beginning with the example's ``file:line``."""
+    for example, error in run_document(sybil, path):
         if error is not None and not isinstance(error, unittest.SkipTest):
             raise ExampleFailed(f"{display_path(example.path)}:{example.line}: {error}") from error
 
