@@ -12,13 +12,20 @@ TORCH := torch==2.13.0
 TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The builder of `make site` and `make serve`: mkdocs (mkdocs-material) or zensical.
+BUILDER ?= mkdocs
+# Zensical reuses a page's HTML while its Markdown is unchanged; a build starts clean so
+# that a changed snippet, docstring or verification record reaches every page.
+BUILD_ARGS := $(if $(filter zensical,$(BUILDER)),--clean)
 
 .PHONY: serve test site fix-docs install clean bench
 
 export NO_MKDOCS_2_WARNING := 1
 
+# `python -m` from the checkout: mkdocs.yml names the harness.site_markdown extension.
 serve: $(STAMP)  ## Build the site and serve it on http://$(HOST):$(PORT), rebuilding on edits.
-	$(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT)
+	$(BIN)/python -m harness.site_files
+	$(BIN)/python -m $(BUILDER) serve --dev-addr $(HOST):$(PORT)
 
 test: $(STAMP)  ## Run every test and every example of the site (cpu and cuda passes).
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -37,8 +44,9 @@ bench: $(STAMP)  ## Time tensorkit against the fastest baselines a user would pi
 	  $(BIN)/python benchmarks/$$name.py $(BENCH_ARGS) || exit 1; \
 	done
 
-site: $(STAMP)  ## Build the static site into site/.
-	$(BIN)/mkdocs build --strict
+site: $(STAMP)  ## Build the static site into site/ (BUILDER=zensical to build with Zensical).
+	$(BIN)/python -m harness.site_files
+	$(BIN)/python -m $(BUILDER) build --strict $(BUILD_ARGS)
 
 install: $(STAMP)
 

@@ -2,5 +2,5 @@
 
 It is tooling for this repository, not part of the ``tensorkit`` package: the pages
 (`docs/`), the example programs (`snippets/`) and tensorkit's docstrings are collected by
-:func:`harness.collect.sybils`, and the site build uses :mod:`harness.mkdocs_hooks`.
+:func:`harness.collect.sybils`, and the site build uses :mod:`harness.page_features`.
 """

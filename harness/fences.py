@@ -144,3 +144,9 @@ _DIRECTIVE = re.compile(r"[ \t]*#\s*doctest:.*$", re.MULTILINE)
 def strip_directives(code: str) -> str:
     """Remove doctest option comments: they steer the test; a reader's copy needs none."""
     return _DIRECTIVE.sub("", code)
+
+
+#: The opening line of a fence whose code draws a figure (``figure="caption"``).
+FIGURE_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*\bfigure=[^\n]*)$", re.MULTILINE
+)

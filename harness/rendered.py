@@ -47,7 +47,7 @@ ILLUSTRATION_LANGUAGES = frozenset({"markdown", "md"})
 #: Names whose use marks text as code a reader would run against this site's libraries.
 LIBRARIES = frozenset({"torch", "tensorkit"})
 
-#: Titles of the notes :func:`harness.mkdocs_hooks.show_skips` writes. Only a note that
+#: Titles of the notes :func:`harness.page_features.show_skips` writes. Only a note that
 #: covers the cpu pass excuses a block there: "... on CUDA" still runs on CPU.
 _CPU_SKIP_NOTES = frozenset({skip_note_title(None), skip_note_title("cpu")})
 
@@ -216,7 +216,7 @@ def code_blocks(page_html: str) -> list[CodeBlock]:
     The line-number column of a ``linenums`` block is not part of what it shows, and
     a signature mkdocstrings renders from the code object (``doc-signature``) is not an
     example. The skip note is the "Not checked" admonition that
-    :func:`harness.mkdocs_hooks.show_skips` puts directly before a skipped fence.
+    :func:`harness.page_features.show_skips` puts directly before a skipped fence.
 
     Args:
         page_html: A built page, or a fragment of one (then all of it is content).
@@ -380,7 +380,7 @@ def normalise(text: str) -> tuple[str, ...]:
     """Make the lines a reader sees comparable between the sources and the HTML.
 
     Python-Markdown expands tabs, and trailing spaces are invisible;
-    :func:`harness.mkdocs_hooks.show_blank_lines` shows doctest's ``<BLANKLINE>`` as an
+    :func:`harness.page_features.show_blank_lines` shows doctest's ``<BLANKLINE>`` as an
     empty line; a fence indented in a list, or a docstring, is shown dedented.
 
     Args:

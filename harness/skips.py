@@ -10,7 +10,7 @@ at collection with the file and line:
   installed, ``if(missing("tensorflow"), reason="...")``;
 * a directive shown inside a code block is an illustration, not a directive.
 
-The site shows each reason to readers (:mod:`harness.mkdocs_hooks`), and pytest reports
+The site shows each reason to readers (:mod:`harness.page_features`), and pytest reports
 each skipped example as ``page:line: reason``.
 """
 

@@ -3,7 +3,7 @@
 A pytest plugin writes ``verification.json`` at the end of each test run: for every
 document (page, snippet program, tensorkit module) all of whose examples ran and passed
 in a pass, the date, the torch version and a hash of the document's text. The site stamps
-each page from this record (see :mod:`harness.mkdocs_hooks`), and only while the hash
+each page from this record (see :mod:`harness.page_features`), and only while the hash
 still matches: a page edited since its last verified run says so instead.
 
 A document is recorded as verified in a pass only when every one of its examples ran in

@@ -16,6 +16,8 @@ from harness.collect import ROOT
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site built once per test run with ``mkdocs build --strict``, as CI builds it."""
     out = tmp_path_factory.mktemp("site")
+    # The downloads are written into docs/ first, as `make site` does.
+    subprocess.run([sys.executable, "-m", "harness.site_files"], cwd=ROOT, check=True)
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         cwd=ROOT,

@@ -6,12 +6,11 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
 
-from harness import figure_cache, mkdocs_hooks, page_runs
+from harness import figure_cache, page_features, page_runs
 from harness.collect import ExampleFailed, example_regions
 from harness.figure_cache import Figures, cached_figures, figure_key
 from harness.page_runs import EditedPages, page_figures
@@ -191,13 +190,6 @@ plt.show()
 """
 
 
-def hook_page(path: Path, site: Path) -> tuple[object, dict[str, str]]:
-    file = SimpleNamespace(
-        abs_src_path=str(path), src_uri=path.name, dest_uri=f"{path.stem}/index.html"
-    )
-    return SimpleNamespace(file=file), {"site_dir": str(site)}
-
-
 def test_a_failing_page_stops_the_build_but_shows_on_the_served_page(
     project: Path,
     write: Write,
@@ -206,18 +198,12 @@ def test_a_failing_page_stops_the_build_but_shows_on_the_served_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The stamp reads the repository's record, for pages inside it: not what is tested.
-    monkeypatch.setattr(mkdocs_hooks, "stamp_page", lambda markdown, *args: markdown)
+    monkeypatch.setattr(page_features, "page_header", lambda markdown, *args: markdown)
     page = write("docs/broken.md", BROKEN_FIGURE)
-    served, config = hook_page(page, tmp_path / "site")
     markdown = page.read_text(encoding="utf-8")
-    mkdocs_hooks.on_startup(command="build")
     with pytest.raises(ExampleFailed, match=r"broken\.md:3: .*undefined_name"):
-        mkdocs_hooks.on_page_markdown(markdown, served, config)
-    mkdocs_hooks.on_startup(command="serve")
-    try:
-        shown = mkdocs_hooks.on_page_markdown(markdown, served, config)
-    finally:
-        mkdocs_hooks.on_startup(command="build")
+        page_features.prepare_page(markdown, page, "broken/", edited=None)
+    shown = page_features.prepare_page(markdown, page, "broken/", EditedPages()).markdown
     note = shown.index('!!! failure "An example on this page failed"')
     assert shown.index("# Broken curve") < note
     assert re.search(r"broken\.md:3: name 'undefined_name' is not defined", shown)

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 
 from harness.collect import draw_page_figures, pages, run_document
 from harness.figures import capture_figures
-from harness.mkdocs_hooks import insert_figures, mark_figures
+from harness.page_features import insert_figures, mark_figures
 
 Write = Callable[[str, str], Path]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.collect import pages, run_document
-from harness.mkdocs_hooks import show_skips
+from harness.page_features import show_skips
 
 Write = Callable[[str, str], Path]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness.collect import ROOT
-from harness.mkdocs_hooks import verified_stamp
+from harness.page_features import verified_stamp
 from harness.verification import content_hash, verified
 from tests.harness.projects import harness_project
 

@@ -13,7 +13,7 @@ from harness.collect import PAGE_EXTENSIONS, ROOT, pages
 from harness.downloads import page_script
 from harness.evaluators import Parsed
 from harness.fences import runnable_code
-from harness.mkdocs_hooks import add_copy_text, show_blank_lines, show_skips
+from harness.page_features import add_copy_text, show_blank_lines, show_skips
 
 pytestmark = pytest.mark.site
 
@@ -157,9 +157,10 @@ def test_skip_shown_inside_a_code_block_is_left_as_text() -> None:
 
 def test_pages_offer_their_examples_as_script_and_notebook(site: Path) -> None:
     page = ROOT / "docs" / "autograd" / "basics.md"
-    folder = built_page(site, page).parent
+    folder = site / "downloads" / "autograd"
     built = built_page(site, page).read_text(encoding="utf-8")
-    assert '<a href="basics.py" download>' in built and '<a href="basics.ipynb" download>' in built
+    assert '<a href="../../downloads/autograd/basics.py" download>' in built
+    assert '<a href="../../downloads/autograd/basics.ipynb" download>' in built
     assert (folder / "basics.py").read_text(encoding="utf-8") == page_script(page)
     notebook = json.loads((folder / "basics.ipynb").read_text(encoding="utf-8"))
     assert notebook["nbformat"] == 4

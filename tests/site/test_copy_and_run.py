@@ -111,8 +111,7 @@ def reader_python(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def script_of(site: Path, page: Path) -> Path:
     relative = page.relative_to(ROOT / "docs").with_suffix("")
-    folder = site / (relative.parent if relative.name == "index" else relative)
-    return folder / f"{page.stem}.py"
+    return site / "downloads" / relative.with_suffix(".py")
 
 
 def copy_scripts(site: Path, folders: dict[Path, Path]) -> dict[Path, Path]:

@@ -30,7 +30,7 @@ from mkdocs.utils import markdown_extensions
 from harness import executed
 from harness.collect import ROOT
 from harness.fences import SNIPPET_INCLUDE
-from harness.mkdocs_hooks import add_copy_text, show_blank_lines, show_skips
+from harness.page_features import add_copy_text, show_blank_lines, show_skips
 from harness.rendered import (
     CodeBlock,
     ExampleRef,

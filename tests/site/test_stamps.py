@@ -1,7 +1,7 @@
 """Each page's stamp: present where a page shows examples, and true after a full run.
 
 The stamp under a page's title says where and with which torch its examples last
-passed (harness/mkdocs_hooks.py, from verification.json). An API page shows no examples
+passed (harness/page_features.py, from verification.json). An API page shows no examples
 of its own: its stamp comes from the records of the modules it renders.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.collect import PASSES, ROOT
-from harness.mkdocs_hooks import NOT_VERIFIED, page_documents, verified_stamp
+from harness.page_features import NOT_VERIFIED, page_documents, verified_stamp
 from harness.verification import VerificationRecorder
 from tests.site.test_rendered_examples import PAGES, built_page
 

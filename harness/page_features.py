@@ -1,4 +1,7 @@
-"""mkdocs hooks: what the site needs beyond mkdocs-material's own features.
+"""What the site adds to each page, whichever builder builds it (MkDocs or Zensical).
+
+Both builders run Python-Markdown, so these functions are called from one Markdown
+extension (:mod:`harness.site_markdown`), never from a builder's own hooks:
 
 * The copy button copies runnable code: no ``>>>`` prompts, no output lines (see
   :func:`harness.fences.runnable_code`, the same rules the tests use).
@@ -6,10 +9,11 @@
 * An example the tests skip says so on the page, with the reason.
 * A figure fence's pictures, drawn by running the page as the tests do, appear under it;
   they are kept under a hash of the code they come from (:mod:`harness.page_runs`).
-* Under ``mkdocs serve``, a page whose code was edited runs its examples, and one that
+* While the site is served, a page whose code was edited runs its examples, and one that
   fails shows the failure, with ``file:line``, at the top of the page.
 * Each page says where and when its examples were verified (from the last test run's
-  record, while the page is unchanged) and offers them as a script and a notebook.
+  record, while the page is unchanged) and links its script and notebook
+  (:mod:`harness.site_files` writes them).
 """
 
 from __future__ import annotations
@@ -19,39 +23,34 @@ import inspect
 import logging
 import pydoc
 import re
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from latex2mathml.converter import convert as latex_to_mathml
+from sybil import Document
 
-# mkdocs puts only this file's folder on sys.path; the repository root makes the
-# `harness` package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from mkdocs.structure.files import File  # noqa: E402
-from sybil import Document  # noqa: E402
-
-from harness.collect import PASSES, ROOT, ExampleFailed, sybils  # noqa: E402
-from harness.downloads import has_examples, notebook_json, page_cells, page_script  # noqa: E402
-from harness.fences import (  # noqa: E402
+from harness.collect import PASSES, ROOT, ExampleFailed, sybils
+from harness.downloads import has_examples, page_cells
+from harness.fences import (
     FIGURE_ATTRIBUTE,
+    FIGURE_FENCE,
     PYTHON_LANGUAGES,
     SESSION_LANGUAGES,
     SNIPPET_INCLUDE,
     figure_caption,
     runnable_code,
 )
-from harness.page_runs import EditedPages, page_figures  # noqa: E402
-from harness.skips import (  # noqa: E402
+from harness.page_runs import EditedPages, page_figures
+from harness.site_files import download_links, page_downloads, write_if_changed
+from harness.skips import (
     DEVICE_NAMES,
     directives,
     module_missing,
     skip_note_title,
 )
-from harness.verification import examples_in, load, verified  # noqa: E402
-from harness.wheel import DOWNLOADS, build_wheel  # noqa: E402
+from harness.verification import examples_in, load, verified
 
 _CODE_BLOCK = re.compile(
     # Attributes such as { .python .annotate } add classes between the two.
@@ -131,9 +130,6 @@ def show_skips(markdown: str, name: str = "<page>") -> str:
     return "".join(pieces)
 
 
-_FIGURE_FENCE = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*\bfigure=[^\n]*)$", re.MULTILINE
-)
 _FIGURE_PLACEHOLDER = re.compile(
     r'<p><span class="tensorkit-figure" data-index="(\d+)"></span></p>'
 )
@@ -149,7 +145,7 @@ def mark_figures(markdown: str) -> tuple[str, list[str]]:
     out: list[str] = []
     open_fence: re.Match[str] | None = None
     for line in markdown.split("\n"):
-        if open_fence is None and (opening := _FIGURE_FENCE.match(line)):
+        if open_fence is None and (opening := FIGURE_FENCE.match(line)):
             captions.append(figure_caption(opening.group("info")) or "")
             info = FIGURE_ATTRIBUTE.sub("", opening.group("info")).strip()
             out.append(opening.group("indent") + opening.group("fence") + info)
@@ -285,67 +281,6 @@ def verification_summary(record: dict[str, Any], root: Path = ROOT) -> str:
     )
 
 
-def download_links(page: Any, config: Any, figures: list[list[str]] | None = None) -> str:
-    """Write the page as a script and a notebook next to its HTML; link them.
-
-    ``figures`` are the SVGs of the page's figure fences, stored in the notebook.
-    """
-    source = Path(page.file.abs_src_path)
-    # Reading the page's examples once serves the check, the script and the notebook.
-    cells = page_cells(source)
-    if not has_examples(cells):
-        return ""
-    folder = Path(config["site_dir"]) / Path(page.file.dest_uri).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{source.stem}.py").write_text(page_script(source, cells), encoding="utf-8")
-    notebook = notebook_json(source, cells, figures)
-    (folder / f"{source.stem}.ipynb").write_text(notebook, encoding="utf-8")
-    return (
-        f'<p class="tensorkit-downloads">Download the examples: '
-        f'<a href="{source.stem}.py" download>{source.stem}.py</a> · '
-        f'<a href="{source.stem}.ipynb" download>{source.stem}.ipynb</a></p>'
-    )
-
-
-def stamp_page(
-    markdown: str, page: Any, config: Any, figures: list[list[str]] | None = None
-) -> str:
-    """Put the verified-on stamp and the download links under the page's title."""
-    source = Path(page.file.abs_src_path)
-    record = load(ROOT / "verification.json")
-    lines = [verified_stamp(page_documents(source, markdown), record)]
-    lines.append(download_links(page, config, figures))
-    if SUMMARY_MARKER in markdown:  # one page says it; counting every source takes seconds
-        markdown = markdown.replace(SUMMARY_MARKER, verification_summary(record))
-    header = "\n\n".join(line for line in lines if line)
-    title = _H1.search(markdown)
-    at = title.end() if title else 0
-    return f"{markdown[:at]}\n\n{header}\n\n{markdown[at:].lstrip()}"
-
-
-def on_files(files: Any, config: Any, **_: Any) -> Any:
-    """Add the tensorkit wheel, built from this checkout, as ``downloads/<wheel>``."""
-    wheel = build_wheel()
-    files.append(File.generated(config, f"{DOWNLOADS}/{wheel.name}", abs_src_path=str(wheel)))
-    return files
-
-
-#: The figures of the page being built, by page source path, between the two hooks.
-_PAGE_FIGURES: dict[str, list[tuple[str, list[str]]]] = {}
-
-#: Under ``make serve``: the pages edited since it started, whose examples it runs.
-_EDITED: EditedPages | None = None
-
-# Not mkdocs' own logger: under `mkdocs serve` a warning there, with strict: true, would
-# abort the rebuild, and the page could not show what failed.
-_LOG = logging.getLogger("tensorkit.site")
-
-
-def on_startup(command: str, **_: Any) -> None:
-    global _EDITED
-    _EDITED = EditedPages() if command == "serve" else None
-
-
 def failure_note(error: ExampleFailed) -> str:
     """The note a served page shows at its top when one of its examples fails."""
     body = "\n".join(f"        {line}" for line in str(error).splitlines())
@@ -357,37 +292,100 @@ def failure_note(error: ExampleFailed) -> str:
     )
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, **_: Any) -> str:
-    path = Path(page.file.abs_src_path)
-    has_figures = _FIGURE_FENCE.search(markdown) is not None
+def _under_title(markdown: str, block: str) -> str:
+    title = _H1.search(markdown)
+    at = title.end() if title else 0
+    return f"{markdown[:at]}\n\n{block}\n\n{markdown[at:].lstrip()}"
+
+
+# Not a builder's logger: under `mkdocs serve` a warning there, with strict: true, would
+# abort the rebuild, and the page could not show what failed.
+_LOG = logging.getLogger("tensorkit.site")
+
+
+@dataclass
+class PreparedPage:
+    """A page's Markdown as the builder should convert it, and its figures.
+
+    ``figures`` holds each figure fence's caption and SVGs, in page order; the fences
+    are followed by placeholders that :func:`insert_figures` replaces in the HTML.
+    """
+
+    markdown: str
+    figures: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def prepare_page(
+    markdown: str, source: Path, url: str, edited: EditedPages | None = None
+) -> PreparedPage:
+    """Stamp, download links, skip notes and figure placeholders for one page.
+
+    Args:
+        markdown: The page's Markdown, as the builder read it from ``source``.
+        source: The page's file under ``docs/``.
+        url: The page's URL relative to the site root (``autograd/basics/``).
+        edited: While the site is served, the pages edited since it started: an
+            edited page runs its examples, and a failure is shown on the page instead
+            of stopping the build. ``None`` for a build, which a failing page stops.
+
+    Raises:
+        harness.collect.ExampleFailed: In a build, if a figure's code fails.
+    """
+    has_figures = FIGURE_FENCE.search(markdown) is not None
     failure = None
     drawn: list[tuple[int, list[str]]] = []
     try:
-        if _EDITED is not None and not has_figures:
-            _EDITED.check_if_edited(path)
-        drawn = page_figures(path) if has_figures else []
+        if edited is not None and not has_figures:
+            edited.check_if_edited(source)
+        drawn = page_figures(source) if has_figures else []
     except ExampleFailed as error:
-        if _EDITED is None:  # mkdocs build: a page whose code fails does not build
+        if edited is None:
             raise
         failure = error
         _LOG.error("%s", error)
-    markdown = stamp_page(markdown, page, config, [svgs for _, svgs in drawn])
-    markdown, captions = mark_figures(show_skips(markdown, page.file.src_uri))
+    markdown = page_header(markdown, source, url, drawn if has_figures else None, edited)
+    markdown, captions = mark_figures(show_skips(markdown, str(source)))
     if failure is not None:
-        title = _H1.search(markdown)
-        at = title.end() if title else 0
-        return f"{markdown[:at]}\n\n{failure_note(failure)}\n{markdown[at:].lstrip()}"
-    if captions:
-        if len(drawn) != len(captions):
-            raise ValueError(f"{path}: {len(captions)} figure fences, {len(drawn)} drew figures")
-        _PAGE_FIGURES[page.file.src_uri] = [
-            (caption, svgs) for caption, (_, svgs) in zip(captions, drawn, strict=True)
-        ]
-    return markdown
+        return PreparedPage(_under_title(markdown, failure_note(failure)))
+    if len(drawn) != len(captions):
+        raise ValueError(f"{source}: {len(captions)} figure fences, {len(drawn)} drew figures")
+    return PreparedPage(
+        markdown, [(caption, svgs) for caption, (_, svgs) in zip(captions, drawn, strict=True)]
+    )
 
 
-def on_page_content(html_text: str, page: Any, **_: Any) -> str:
+def page_header(
+    markdown: str,
+    source: Path,
+    url: str,
+    drawn: list[tuple[int, list[str]]] | None,
+    edited: EditedPages | None,
+) -> str:
+    """The page with its verified-on stamp and download links under its title.
+
+    While serving (``edited`` given), an edited page's downloads are rewritten too: the
+    builder watches ``docs/`` and serves them on its next rebuild.
+    """
+    record = load(ROOT / "verification.json")
+    header = [verified_stamp(page_documents(source, markdown), record)]
+    cells = page_cells(source)
+    if has_examples(cells):
+        header.append(download_links(source, url))
+        if edited is not None:
+            figures = None if drawn is None else [svgs for _, svgs in drawn]
+            for path, text in page_downloads(source, cells, figures).items():
+                write_if_changed(path, text)
+    if SUMMARY_MARKER in markdown:  # one page says it; counting every source takes seconds
+        markdown = markdown.replace(SUMMARY_MARKER, verification_summary(record))
+    return _under_title(markdown, "\n\n".join(line for line in header if line))
+
+
+def finish_html(page_html: str, figures: list[tuple[str, list[str]]] | None = None) -> str:
+    """Copy text, MathML, blank lines and figures, on a page's (or docstring's) HTML.
+
+    Safe to apply twice: mkdocstrings converts docstrings with a Markdown of its own,
+    and the page's HTML, which holds them, is finished again.
+    """
     # Copy text first: it is computed from the session as written, marker included.
-    html_text = show_blank_lines(render_math(add_copy_text(html_text)))
-    figures = _PAGE_FIGURES.pop(page.file.src_uri, None)
-    return insert_figures(html_text, figures) if figures else html_text
+    page_html = show_blank_lines(render_math(add_copy_text(page_html)))
+    return insert_figures(page_html, figures) if figures else page_html
