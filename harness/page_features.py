@@ -43,7 +43,7 @@ from harness.fences import (
     runnable_code,
 )
 from harness.page_runs import EditedPages, page_figures
-from harness.site_files import download_links, page_downloads, write_if_changed
+from harness.site_files import download_links, page_downloads, script_path, write_if_changed
 from harness.skips import (
     DEVICE_NAMES,
     directives,
@@ -363,18 +363,20 @@ def page_header(
 ) -> str:
     """The page with its verified-on stamp and download links under its title.
 
-    While serving (``edited`` given), an edited page's downloads are rewritten too: the
-    builder watches ``docs/`` and serves them on its next rebuild.
+    The links are to the files :func:`harness.site_files.write_site_files` wrote. While
+    serving (``edited`` given), the page's downloads are rewritten first: the builder
+    watches ``docs/`` and serves them on its next rebuild.
     """
     record = load(ROOT / "verification.json")
     header = [verified_stamp(page_documents(source, markdown), record)]
-    cells = page_cells(source)
-    if has_examples(cells):
+    if edited is not None and has_examples(cells := page_cells(source)):
+        figures = None if drawn is None else [svgs for _, svgs in drawn]
+        for path, text in page_downloads(source, cells, figures).items():
+            write_if_changed(path, text)
+    # The step before the build wrote a script for each page with examples (and no
+    # other): linking what it wrote needs no second reading of the page's examples.
+    if script_path(source).is_file():
         header.append(download_links(source, url))
-        if edited is not None:
-            figures = None if drawn is None else [svgs for _, svgs in drawn]
-            for path, text in page_downloads(source, cells, figures).items():
-                write_if_changed(path, text)
     if SUMMARY_MARKER in markdown:  # one page says it; counting every source takes seconds
         markdown = markdown.replace(SUMMARY_MARKER, verification_summary(record))
     return _under_title(markdown, "\n\n".join(line for line in header if line))

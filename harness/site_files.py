@@ -37,14 +37,19 @@ def download_stem(page: Path, root: Path = ROOT) -> str:
     return page.relative_to(root / "docs").with_suffix("").as_posix()
 
 
+def script_path(page: Path, root: Path = ROOT) -> Path:
+    """Where a page's script is written; its notebook is beside it, as ``.ipynb``."""
+    return downloads_folder(root) / f"{download_stem(page, root)}.py"
+
+
 def page_downloads(
     page: Path, cells: list[Cell], figures: list[list[str]] | None, root: Path = ROOT
 ) -> dict[Path, str]:
     """A page's script and notebook, by the path each is written to."""
-    stem = downloads_folder(root) / download_stem(page, root)
+    script = script_path(page, root)
     return {
-        stem.with_suffix(".py"): page_script(page, cells, root),
-        stem.with_suffix(".ipynb"): notebook_json(page, cells, figures, root),
+        script: page_script(page, cells, root),
+        script.with_suffix(".ipynb"): notebook_json(page, cells, figures, root),
     }
 
 
