@@ -17,6 +17,11 @@ BUILDER ?= mkdocs
 # Zensical reuses a page's HTML while its Markdown is unchanged; a build starts clean so
 # that a changed snippet, docstring or verification record reaches every page.
 BUILD_ARGS := $(if $(filter zensical,$(BUILDER)),--clean)
+# Zensical's server rebuilds only what an edit changes; MkDocs' does so through
+# harness/dev_server.py, which knows what else a page is built from. Zensical keys its
+# cache (.cache/) on a page's Markdown alone, so its server starts with none.
+SERVER := $(if $(filter zensical,$(BUILDER)),zensical serve,harness.dev_server)
+SERVE_FIRST := $(if $(filter zensical,$(BUILDER)),rm -rf .cache,true)
 
 .PHONY: serve test site fix-docs install clean bench
 
@@ -25,7 +30,8 @@ export NO_MKDOCS_2_WARNING := 1
 # `python -m` from the checkout: mkdocs.yml names the harness.site_markdown extension.
 serve: $(STAMP)  ## Build the site and serve it on http://$(HOST):$(PORT), rebuilding on edits.
 	$(BIN)/python -m harness.site_files
-	$(BIN)/python -m $(BUILDER) serve --dev-addr $(HOST):$(PORT)
+	$(SERVE_FIRST)
+	$(BIN)/python -m $(SERVER) --dev-addr $(HOST):$(PORT)
 
 test: $(STAMP)  ## Run every test and every example of the site (cpu and cuda passes).
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
