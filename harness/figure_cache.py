@@ -61,6 +61,11 @@ def figure_key(regions: list[str], root: Path = ROOT) -> str:
     return digest.hexdigest()
 
 
+def is_cached(key: str, cache: Path | None = None) -> bool:
+    """Whether ``cache`` (default `CACHE`) holds figures under ``key``."""
+    return ((CACHE if cache is None else cache) / f"{key}.json").is_file()
+
+
 def cached_figures(key: str, draw: Callable[[], Figures], cache: Path | None = None) -> Figures:
     """The figures stored under ``key`` in ``cache`` (default `CACHE`), or those ``draw()``
     returns, then stored. A ``draw()`` that raises stores nothing."""

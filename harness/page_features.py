@@ -335,9 +335,10 @@ def prepare_page(
     failure = None
     drawn: list[tuple[int, list[str]]] = []
     try:
-        if edited is not None and not has_figures:
-            edited.check_if_edited(source)
-        drawn = page_figures(source) if has_figures else []
+        if edited is not None:
+            drawn = edited.check_if_edited(source, has_figures=has_figures)
+        elif has_figures:
+            drawn = page_figures(source)
     except ExampleFailed as error:
         if edited is None:
             raise

@@ -52,8 +52,9 @@ def page_being_built(md: Markdown) -> BuiltPage | None:
 
 
 def serving() -> bool:
-    """Whether the builder was started to serve (``mkdocs serve``, ``zensical serve``)."""
-    return sys.argv[1:2] == ["serve"]
+    """Whether this process serves the site: ``mkdocs serve``, ``zensical serve`` or
+    ``python -m harness.dev_server`` (``make serve``)."""
+    return sys.argv[1:2] == ["serve"] or Path(sys.argv[0]).name == "dev_server.py"
 
 
 #: While serving: the pages edited since the server started, whose examples it runs.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ import pytest
 
 from harness import dev_server
 from harness.dev_server import _DropDirtyWarning, included_snippets, merged_index, stale
+from harness.site_markdown import serving
 
 
 def _aged(path: Path, text: str, seconds_ago: float) -> Path:
@@ -82,3 +84,20 @@ def test_only_the_dirty_build_warning_is_dropped() -> None:
     dropped = _DropDirtyWarning()
     assert not dropped.filter(record("A 'dirty' build is being performed, this will likely"))
     assert dropped.filter(record("Doc file 'a.md' contains a link 'b.md', not found"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "serves"),
+    [
+        (["/v/bin/mkdocs", "serve", "--dev-addr", "a"], True),
+        (["/v/bin/zensical", "serve"], True),
+        (["/w/harness/dev_server.py", "--dev-addr", "127.0.0.1:8000"], True),
+        (["/v/bin/mkdocs", "build", "--strict"], False),
+        (["/v/bin/zensical", "build", "--clean"], False),
+    ],
+)
+def test_the_servers_and_only_they_show_failures_on_the_page(
+    argv: list[str], serves: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", argv)
+    assert serving() is serves

@@ -178,6 +178,21 @@ def test_an_unedited_page_is_not_run(
     assert runs == [page]
 
 
+def test_an_edit_after_the_last_figure_runs_though_the_figures_are_cached(
+    project: Path, write: Write, drawings: Drawings
+) -> None:
+    page = write("docs/curves.md", PAGE)
+    edited = EditedPages()
+    assert len(edited.check_if_edited(page, has_figures=True)) == 1  # drawn: the cache was empty
+    broken = PAGE.replace("20\n```", "21\n```")  # after the figure: its key is unchanged
+    write("docs/curves.md", broken)
+    with pytest.raises(ExampleFailed, match=r"docs/curves\.md:\d+: "):
+        edited.check_if_edited(page, has_figures=True)
+    assert drawings.runs == 1  # the figures came from the cache; the examples ran anyway
+    write("docs/curves.md", PAGE)
+    assert len(edited.check_if_edited(page, has_figures=True)) == 1
+
+
 BROKEN_FIGURE = """
 # Broken curve
 
