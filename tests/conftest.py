@@ -28,3 +28,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def zensical_site(site: Path) -> Path:
+    """The site built as ``make site BUILDER=zensical`` builds it, after the mkdocs build."""
+    # Zensical builds only inside its project: the folder of its config.
+    out = ROOT / "build" / "zensical-site"
+    # Zensical has no --site-dir: a config of its own, in the checkout so that every
+    # relative path resolves as in mkdocs.yml, inherits everything else.
+    config = ROOT / ".zensical-test.yml"
+    config.write_text("INHERIT: mkdocs.yml\nsite_dir: build/zensical-site\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "zensical", "build", "--strict", "--clean", "-f", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out

@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 import pytest
@@ -52,13 +53,33 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: How a reader searches each build: what to click, where to type, what lists the results.
+#: Zensical's search is a dialog of its own, its input in a shadow root.
+SEARCH_UI = {
+    "mkdocs": (".md-search__input", ".md-search__input", ".md-search-result__item a"),
+    "zensical": (".md-search__button", "input[role=combobox]", "a[role=option]"),
+}
+
+
+class Built(NamedTuple):
+    builder: str
+    site: Path
+
+
+@pytest.fixture(scope="module", params=list(SEARCH_UI))
+def built(request: pytest.FixtureRequest) -> Built:
+    """The site as each builder builds it: every test here runs on both."""
+    fixture = "site" if request.param == "mkdocs" else "zensical_site"
+    return Built(request.param, Path(request.getfixturevalue(fixture)))
+
+
 @pytest.fixture(scope="module")
-def base_url(site: Path) -> Iterator[str]:
+def base_url(built: Path) -> Iterator[str]:
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(site))
+    handler = functools.partial(Quiet, directory=str(built.site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -125,24 +146,26 @@ def check_page(browser: Browser, url: str) -> list[str]:
 
 
 def test_every_page_renders_loads_everything_and_stays_local(
-    site: Path, base_url: str, browser: Browser
+    built: Path, base_url: str, browser: Browser
 ) -> None:
-    paths = page_urls(site)
+    paths = page_urls(built.site)
     assert len(paths) >= 3
     problems = [problem for path in paths for problem in check_page(browser, base_url + path)]
     assert not problems, "\n".join(problems)
 
 
-def test_search_for_jacobian_finds_the_autograd_pages(base_url: str, browser: Browser) -> None:
+def test_search_for_jacobian_finds_the_autograd_pages(
+    built: Built, base_url: str, browser: Browser
+) -> None:
+    opens, field, results = SEARCH_UI[built.builder]
     page = browser.new_page()
     page.goto(base_url + "/", wait_until="networkidle")
-    # Material searches on key events, so type as a reader would.
-    page.click(".md-search__input")
-    page.locator(".md-search__input").press_sequentially("jacobian", delay=30)
-    page.wait_for_selector(".md-search-result__item", timeout=15_000)
-    links = page.eval_on_selector_all(
-        ".md-search-result__item a", "links => links.map(a => a.getAttribute('href'))"
-    )
+    # Both search on key events, so type as a reader would.
+    page.click(opens)
+    page.locator(field).press_sequentially("jacobian", delay=30)
+    page.locator(results).first.wait_for(timeout=15_000)
+    found = page.locator(results)
+    links = [found.nth(i).get_attribute("href") or "" for i in range(found.count())]
     page.close()
     assert any("autograd/" in link for link in links), links
 

@@ -8,16 +8,12 @@ renders formulas in the navigation's headings.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from harness.collect import ROOT
 from tests.site.test_build import _FETCHED, is_remote
 
 pytestmark = pytest.mark.site
@@ -62,27 +58,6 @@ def differences(first: dict[str, Counter[str]], second: dict[str, Counter[str]])
 
 def downloads(site: Path) -> list[str]:
     return sorted(str(p.relative_to(site)) for p in (site / "downloads").rglob("*") if p.is_file())
-
-
-@pytest.fixture(scope="session")
-def zensical_site(site: Path) -> Path:
-    """The site built with ``zensical build --strict`` (after the mkdocs build's downloads)."""
-    # Zensical builds only inside its project: the folder of its config.
-    out = ROOT / "build" / "zensical-site"
-    # Zensical has no --site-dir: a config of its own, in the checkout so that every
-    # relative path resolves as in mkdocs.yml, inherits everything else.
-    config = ROOT / ".zensical-test.yml"
-    config.write_text("INHERIT: mkdocs.yml\nsite_dir: build/zensical-site\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "zensical", "build", "--strict", "--clean", "-f", str(config)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1"},
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
 
 
 def test_both_builders_give_every_page_the_same_features(site: Path, zensical_site: Path) -> None:
