@@ -10,6 +10,8 @@ tests skip and say how to enable them; CI installs it (.ci/run).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import http.server
 import shutil
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlparse
@@ -31,13 +34,11 @@ if not Path(CHROMIUM).exists():
         allow_module_level=True,
     )
 
-from playwright.sync_api import (  # noqa: E402
-    Browser,
-    ConsoleMessage,
-    Page,
-    Request,
-    sync_playwright,
-)
+from playwright.async_api import Browser as AsyncBrowser  # noqa: E402
+from playwright.async_api import ConsoleMessage as AsyncConsoleMessage  # noqa: E402
+from playwright.async_api import Request as AsyncRequest  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.site
 
@@ -73,19 +74,29 @@ def built(request: pytest.FixtureRequest) -> Built:
     return Built(request.param, Path(request.getfixturevalue(fixture)))
 
 
-@pytest.fixture(scope="module")
-def base_url(built: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """A local web server of ``folder``; its root URL."""
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(built.site))
+    handler = functools.partial(Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def base_url(built: Built) -> Iterator[str]:
+    with serving(built.site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +118,17 @@ def page_urls(site: Path) -> list[str]:
     return paths
 
 
-def check_page(browser: Browser, url: str) -> list[str]:
+async def check_page(browser: AsyncBrowser, url: str) -> list[str]:
     """Open one page; return what went wrong: console errors, foreign requests, broken media."""
-    page = browser.new_page()
+    page = await browser.new_page()
     errors: list[str] = []
     foreign: list[str] = []
 
-    def on_console(message: ConsoleMessage) -> None:
+    def on_console(message: AsyncConsoleMessage) -> None:
         if message.type == "error":
             errors.append(message.text)
 
-    def on_request(request: Request) -> None:
+    def on_request(request: AsyncRequest) -> None:
         if urlparse(request.url).scheme not in ("data", "blob") and (
             urlparse(request.url).hostname != "127.0.0.1"
         ):
@@ -126,17 +137,17 @@ def check_page(browser: Browser, url: str) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("request", on_request)
-    response = page.goto(url, wait_until="networkidle")
+    response = await page.goto(url, wait_until="networkidle")
     problems = [] if response is not None and response.ok else [f"{url}: not served"]
-    broken_images = page.evaluate(
+    broken_images = await page.evaluate(
         "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )
-    empty_figures = page.evaluate(
+    empty_figures = await page.evaluate(
         "[...document.querySelectorAll('figure.tensorkit-figure')]"
         ".filter(f => !f.querySelector('svg') || f.querySelector('svg').getBBox().width === 0)"
         ".length"
     )
-    page.close()
+    await page.close()
     problems += [f"{url}: console: {error}" for error in errors]
     problems += [f"{url}: request to another host: {foreign_url}" for foreign_url in foreign]
     problems += [f"{url}: image did not load: {src}" for src in broken_images]
@@ -145,13 +156,69 @@ def check_page(browser: Browser, url: str) -> list[str]:
     return problems
 
 
-def test_every_page_renders_loads_everything_and_stays_local(
-    built: Path, base_url: str, browser: Browser
-) -> None:
+def check_pages(urls: list[str], at_once: int = 4) -> list[str]:
+    """`check_page` for every URL, ``at_once`` tabs at a time, in a browser of its own.
+
+    A page spends most of its time waiting for the network to go quiet, so four tabs
+    check the site in about 40% of the time one does. Playwright's asynchronous API runs
+    in a thread of its own: the synchronous one of the other tests holds this thread.
+    """
+
+    async def check_all() -> list[list[str]]:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            slots = asyncio.Semaphore(at_once)
+
+            async def checked(url: str) -> list[str]:
+                async with slots:
+                    return await check_page(browser, url)
+
+            found = await asyncio.gather(*(checked(url) for url in urls))
+            await browser.close()
+            return found
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return [
+            problem
+            for problems in thread.submit(asyncio.run, check_all()).result()
+            for problem in problems
+        ]
+
+
+def test_every_page_renders_loads_everything_and_stays_local(built: Built, base_url: str) -> None:
     paths = page_urls(built.site)
     assert len(paths) >= 3
-    problems = [problem for path in paths for problem in check_page(browser, base_url + path)]
+    problems = check_pages([base_url + path for path in paths])
     assert not problems, "\n".join(problems)
+
+
+BROKEN_PAGE = """<!doctype html><html><body>
+<img src="http://example.invalid/logo.png">
+<img src="missing.png">
+<figure class="tensorkit-figure"></figure>
+<script>console.error("a script failed")</script>
+</body></html>
+"""
+#: With an icon of its own: the browser would otherwise ask for /favicon.ico, which 404s.
+FINE_PAGE = '<!doctype html><html><head><link rel="icon" href="data:,"></head><p>Fine.</p>'
+
+
+def test_a_broken_page_is_reported_with_each_problem(tmp_path: Path) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "index.html").write_text(BROKEN_PAGE, encoding="utf-8")
+    (tmp_path / "fine").mkdir()
+    (tmp_path / "fine" / "index.html").write_text(FINE_PAGE, encoding="utf-8")
+    with serving(tmp_path) as base:
+        problems = check_pages([f"{base}/broken/", f"{base}/fine/", f"{base}/gone/"])
+    text = "\n".join(problems)
+    assert f"{base}/broken/: request to another host: http://example.invalid/logo.png" in text
+    assert f"{base}/broken/: image did not load: {base}/broken/missing.png" in text
+    assert f"{base}/broken/: 1 figure(s) drew nothing" in text
+    assert f"{base}/broken/: console: a script failed" in text
+    assert f"{base}/gone/: not served" in text
+    assert f"{base}/fine/" not in text
 
 
 def test_search_for_jacobian_finds_the_autograd_pages(

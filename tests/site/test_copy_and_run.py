@@ -1,8 +1,9 @@
 """Copy-and-run, as a reader: each page's downloaded script, run where a reader runs it.
 
-The test builds the site, then makes a fresh virtual environment with exactly the
-commands the install page gives (docs/install.md): the site's own tensorkit wheel from
-the built site's downloads, no editable install, no checkout on ``sys.path``. It runs
+The test builds the site, then makes a virtual environment with exactly the commands
+the install page gives (docs/install.md; kept until one of them or the wheel changes):
+the site's own tensorkit wheel from the built site's downloads, no editable install, no
+checkout on ``sys.path``. It runs
 each page's downloaded ``.py`` there, as ``python page.py`` in a folder of its own, and
 compares what it prints with the ``#>`` lines beneath each print, which are the page's
 outputs: a difference names the page line. The one change to the page's commands:
@@ -20,6 +21,7 @@ says what a script could still tell apart); that spares each page 2-4 s of impor
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -77,15 +79,28 @@ def reader_environment() -> dict[str, str]:
     return environment
 
 
-@pytest.fixture(scope="session")
-def reader_python(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv made with the install page's commands; its python."""
-    home = tmp_path_factory.mktemp("reader")
-    for wheel in (site / "downloads").glob("*.whl"):
+#: Reader environments already made, one folder per `reader_key` (only the latest kept).
+READER_ENVIRONMENTS = ROOT / "build" / "reader-environments"
+#: Written once an environment is complete: one stopped half-way is made again.
+_MADE = "made"
+
+
+def reader_key(commands: list[str], wheels: list[Path], python: str) -> str:
+    """What a reader environment is made from: the commands, the wheels' bytes and the
+    version of the ``python3`` that runs them; the versions the commands pin follow."""
+    digest = hashlib.sha256(python.encode() + b"\0")
+    for command in commands:
+        digest.update(b"command\0" + command.encode() + b"\0")
+    for wheel in wheels:
+        digest.update(b"wheel\0" + wheel.name.encode() + b"\0" + wheel.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def make_reader_environment(home: Path, commands: list[str], wheels: list[Path]) -> None:
+    """Run the install page's commands in ``home``, beside the wheels a reader downloaded."""
+    home.mkdir(parents=True)
+    for wheel in wheels:
         shutil.copy(wheel, home)  # what clicking the page's download link gives
-    commands = [TORCH_INDEX.sub("", command) for command in install_commands()]
-    venvs = [c.split()[-1] for c in commands if re.match(r"python3? -m venv ", c)]
-    assert venvs, f"{INSTALL_PAGE}: no 'python3 -m venv' command"
     script = "set -euo pipefail\n" + "\n".join(commands) + "\n"
     result = subprocess.run(
         ["bash", "-c", script],
@@ -96,6 +111,33 @@ def reader_python(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=1800,
     )
     assert result.returncode == 0, f"the install page's commands failed:\n{result.stderr[-4000:]}"
+    (home / _MADE).write_text("\n".join(commands) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def reader_python(site: Path) -> Path:
+    """A venv made with the install page's commands; its python.
+
+    Making one takes two minutes (torch, TensorFlow, scikit-learn), so it is kept in
+    build/reader-environments under `reader_key` and made again whenever a command, the
+    tensorkit wheel or python3 changes; a fresh clone, as in CI, always makes it. The
+    scripts themselves always run.
+    """
+    wheels = sorted((site / "downloads").glob("*.whl"))
+    commands = [TORCH_INDEX.sub("", command) for command in install_commands()]
+    venvs = [c.split()[-1] for c in commands if re.match(r"python3? -m venv ", c)]
+    assert venvs, f"{INSTALL_PAGE}: no 'python3 -m venv' command"
+    python3 = subprocess.run(
+        ["python3", "-c", "import sys; print(sys.executable, sys.version)"],
+        capture_output=True,
+        text=True,
+        env=reader_environment(),
+        check=True,
+    ).stdout
+    home = READER_ENVIRONMENTS / reader_key(commands, wheels, python3)
+    if not (home / _MADE).is_file():
+        shutil.rmtree(READER_ENVIRONMENTS, ignore_errors=True)  # older ones, a half-made one
+        make_reader_environment(home, commands, wheels)
     python = home / venvs[0] / "bin" / "python"
     where = subprocess.run(
         [str(python), "-c", "import tensorkit; print(tensorkit.__file__)"],
@@ -107,6 +149,20 @@ def reader_python(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).stdout.strip()
     assert Path(where).is_relative_to(home / venvs[0]), f"tensorkit imported from {where}"
     return python
+
+
+def test_a_changed_command_wheel_or_python_makes_a_new_reader_environment(
+    tmp_path: Path,
+) -> None:
+    wheel = tmp_path / "pytorch_fundamentals_tensorkit-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"one")
+    commands = ["python3 -m venv env", "pip install torch==2.13.0"]
+    key = reader_key(commands, [wheel], "3.11.2")
+    assert reader_key(list(commands), [wheel], "3.11.2") == key
+    assert reader_key([*commands[:1], "pip install torch==2.12.0"], [wheel], "3.11.2") != key
+    assert reader_key(commands, [wheel], "3.12.0") != key
+    wheel.write_bytes(b"two")  # tensorkit changed, the wheel's name did not
+    assert reader_key(commands, [wheel], "3.11.2") != key
 
 
 def script_of(site: Path, page: Path) -> Path:
