@@ -37,6 +37,7 @@ if not Path(CHROMIUM).exists():
 from playwright.async_api import Browser as AsyncBrowser  # noqa: E402
 from playwright.async_api import ConsoleMessage as AsyncConsoleMessage  # noqa: E402
 from playwright.async_api import Request as AsyncRequest  # noqa: E402
+from playwright.async_api import TimeoutError as AsyncTimeoutError  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
@@ -118,6 +119,15 @@ def page_urls(site: Path) -> list[str]:
     return paths
 
 
+#: How many figures on the page have no picture, or one that takes up no room.
+_EMPTY_FIGURES = (
+    "[...document.querySelectorAll('figure.tensorkit-figure')]"
+    ".filter(f => !f.querySelector('svg') || f.querySelector('svg').getBBox().width === 0)"
+    ".length"
+)
+FIGURE_WAIT_MS = 5_000
+
+
 async def check_page(browser: AsyncBrowser, url: str) -> list[str]:
     """Open one page; return what went wrong: console errors, foreign requests, broken media."""
     page = await browser.new_page()
@@ -142,11 +152,10 @@ async def check_page(browser: AsyncBrowser, url: str) -> list[str]:
     broken_images = await page.evaluate(
         "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )
-    empty_figures = await page.evaluate(
-        "[...document.querySelectorAll('figure.tensorkit-figure')]"
-        ".filter(f => !f.querySelector('svg') || f.querySelector('svg').getBBox().width === 0)"
-        ".length"
-    )
+    # A busy machine may lay a figure out after the network went quiet: wait a while.
+    with contextlib.suppress(AsyncTimeoutError):
+        await page.wait_for_function(f"{_EMPTY_FIGURES} === 0", timeout=FIGURE_WAIT_MS)
+    empty_figures = await page.evaluate(_EMPTY_FIGURES)
     await page.close()
     problems += [f"{url}: console: {error}" for error in errors]
     problems += [f"{url}: request to another host: {foreign_url}" for foreign_url in foreign]
