@@ -26,18 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 from mkdocs.plugins import event_priority
 
+from harness.fences import SNIPPET_INCLUDE
+from harness.figure_cache import source_files
 from harness.paths import ROOT
 
-#: What every page is built from, besides its own Markdown.
-EVERY_PAGE_DEPENDS_ON = ("tensorkit", "harness", "verification.json", "mkdocs.yml")
-#: A snippet line of pymdownx.snippets, with the base path ``snippets/``.
-_INCLUDE = re.compile(r"""^\s*-{2}8<-{2}\s+["']?(?P<name>[^"'\s]+)["']?\s*$""", re.MULTILINE)
+#: What every page is built from, besides its own Markdown: folders, then files.
+EVERY_PAGE_DEPENDS_ON = (("tensorkit", "harness"), ("verification.json", "mkdocs.yml"))
 _SNIPPETS = ROOT / "snippets"
 
 
@@ -48,18 +47,25 @@ class _DropDirtyWarning(logging.Filter):
         return not record.getMessage().startswith("A 'dirty' build is being performed")
 
 
-def newest(path: Path) -> float:
-    """The latest modification time of a file, or of any file under a folder."""
-    if path.is_dir():
-        # Bytecode caches are written by the build itself, not edited.
-        files = [f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
-        return max((file.stat().st_mtime for file in files), default=0)
+def modified(path: Path) -> float:
+    """When a file was last modified; 0 for one that does not exist."""
     return path.stat().st_mtime if path.exists() else 0
 
 
+def every_page_modified(root: Path) -> float:
+    """The last time anything every page is built from was modified."""
+    folders, files = EVERY_PAGE_DEPENDS_ON
+    paths = [*source_files(root, folders), *(root / name for name in files)]
+    return max((modified(path) for path in paths), default=0)
+
+
 def included_snippets(markdown: str) -> list[Path]:
-    """The files of snippets/ a page includes."""
-    return [_SNIPPETS / match["name"] for match in _INCLUDE.finditer(markdown)]
+    """The files of snippets/ a page includes, as the harness reads its include lines."""
+    return [
+        _SNIPPETS / include["path"]
+        for line in markdown.splitlines()
+        if (include := SNIPPET_INCLUDE.match(line))
+    ]
 
 
 def stale(page: Path, html: Path, every_page: float) -> bool:
@@ -69,12 +75,12 @@ def stale(page: Path, html: Path, every_page: float) -> bool:
     built = html.stat().st_mtime
     if every_page > built:
         return True
-    return any(newest(snippet) > built for snippet in included_snippets(page.read_text("utf-8")))
+    return any(modified(snippet) > built for snippet in included_snippets(page.read_text("utf-8")))
 
 
 def on_files(files: Any, config: Any) -> Any:
     """Remove the HTML of stale pages, so that the dirty build counts them as modified."""
-    every_page = max(newest(ROOT / name) for name in EVERY_PAGE_DEPENDS_ON)
+    every_page = every_page_modified(ROOT)
     for file in files.documentation_pages():
         html = Path(file.abs_dest_path)
         if stale(Path(file.abs_src_path), html, every_page):
@@ -126,7 +132,6 @@ def main() -> None:
         build_type="dirty",
         dev_addr=args.dev_addr,
         hooks=[__file__],
-        watch=[],
     )
 
 

@@ -41,8 +41,9 @@ DEPENDENCIES = ("snippets", "tensorkit", "harness")
 Figures = list[tuple[int, list[str]]]
 
 
-def _files(root: Path) -> Iterable[Path]:
-    for name in DEPENDENCIES:
+def source_files(root: Path = ROOT, folders: Iterable[str] = DEPENDENCIES) -> Iterable[Path]:
+    """The files under ``folders`` of ``root``, bar the bytecode that running them writes."""
+    for name in folders:
         for path in sorted((root / name).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 yield path
@@ -56,7 +57,7 @@ def figure_key(regions: list[str], root: Path = ROOT) -> str:
         digest.update(part.encode() + b"\0")
     for text in regions:
         digest.update(b"region\0" + text.encode() + b"\0")
-    for path in _files(root):
+    for path in source_files(root):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
