@@ -35,6 +35,8 @@ import pytest
 
 from harness.collect import ROOT
 from harness.downloads import expected_output, has_examples, page_cells
+from harness.site_files import download_stem
+from harness.wheel import DOWNLOADS
 from tests.site.fresh_process import HEAVY_PACKAGES, Outcome, _preload_of, run_scripts
 
 pytestmark = pytest.mark.site
@@ -166,8 +168,8 @@ def test_a_changed_command_wheel_or_python_makes_a_new_reader_environment(
 
 
 def script_of(site: Path, page: Path) -> Path:
-    relative = page.relative_to(ROOT / "docs").with_suffix("")
-    return site / "downloads" / relative.with_suffix(".py")
+    """The page's script in the built site, where the page's download link points."""
+    return site / DOWNLOADS / f"{download_stem(page)}.py"
 
 
 def copy_scripts(site: Path, folders: dict[Path, Path]) -> dict[Path, Path]:
