@@ -15,15 +15,17 @@ PORT ?= 8000
 # The builder of `make site` and `make serve`: mkdocs (mkdocs-material) or zensical.
 BUILDER ?= mkdocs
 # Zensical reuses a page's HTML while its Markdown is unchanged; a build starts clean so
-# that a changed snippet, docstring or verification record reaches every page.
-BUILD_ARGS := $(if $(filter zensical,$(BUILDER)),--clean)
+# that a changed snippet, docstring or verification record reaches every page. It reads
+# zensical.yml: mkdocs.yml without the Chinese edition, which it cannot build yet.
+ZENSICAL_CONFIG := -f zensical.yml
+BUILD_ARGS := $(if $(filter zensical,$(BUILDER)),--clean $(ZENSICAL_CONFIG))
 # Zensical's server rebuilds only what an edit changes; MkDocs' does so through
 # harness/dev_server.py, which knows what else a page is built from. Zensical keys its
 # cache (.cache/) on a page's Markdown alone, so its server starts with none.
-SERVER := $(if $(filter zensical,$(BUILDER)),zensical serve,harness.dev_server)
+SERVER := $(if $(filter zensical,$(BUILDER)),zensical serve $(ZENSICAL_CONFIG),harness.dev_server)
 SERVE_FIRST := $(if $(filter zensical,$(BUILDER)),rm -rf .cache,true)
 
-.PHONY: serve test site fix-docs install clean bench
+.PHONY: serve test site fix-docs translations install clean bench
 
 export NO_MKDOCS_2_WARNING := 1
 
@@ -38,6 +40,9 @@ test: $(STAMP)  ## Run every test and every example of the site (cpu and cuda pa
 
 fix-docs: $(STAMP)  ## Rewrite expected outputs to what the code prints on CPU (FILES=... to limit).
 	$(BIN)/python -m harness.update $(FILES)
+
+translations: $(STAMP)  ## List translations behind their English page, with its diff (RECORD=... once updated).
+	$(BIN)/python -m harness.translations $(if $(RECORD),--record $(RECORD))
 
 # Each benchmark pins its threads (--threads, default 1 here), checks that the machine is
 # idle before every round and reports medians and minima; run it on a quiet machine.

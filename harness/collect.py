@@ -35,13 +35,20 @@ NO_CUDA_REASON = (
 )
 
 
+#: Translations (``creation.zh.md``) hold their English page's examples, which
+#: harness.translations checks line for line: running them again would prove nothing new.
+TRANSLATION_PATTERNS = tuple(f"*.zh{extension}" for extension in PAGE_EXTENSIONS)
+
+
 def pages(device: str, root: Path = ROOT, render_figures: bool = False) -> Sybil:
-    """Python fences in every page under ``docs/``; ``render_figures`` keeps figures as SVG."""
+    """Python fences in every English page under ``docs/``; ``render_figures`` keeps
+    figures as SVG."""
     fences = PythonFenceParser(device, root / "snippets", render_figures)
     return Sybil(
         parsers=[SkipDirectiveParser(device), fences],
         path=str(root / "docs"),
         patterns=[f"*{extension}" for extension in PAGE_EXTENSIONS],
+        excludes=TRANSLATION_PATTERNS,
         name=device,
     )
 

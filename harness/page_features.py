@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import inspect
 import logging
+import posixpath
 import pydoc
 import re
 from dataclasses import dataclass, field
@@ -44,12 +45,15 @@ from harness.fences import (
 )
 from harness.page_runs import EditedPages, page_figures
 from harness.site_files import download_links, page_downloads, script_path, write_if_changed
-from harness.skips import (
-    DEVICE_NAMES,
-    directives,
-    module_missing,
-    skip_note_title,
+from harness.site_language import ENGLISH, language_of, say
+from harness.skips import DEVICE_NAMES, directives, module_missing
+from harness.translations import (
+    TranslationError,
+    english_page,
+    is_behind,
+    is_translation,
 )
+from harness.translations import check as check_translation
 from harness.verification import examples_in, load, verified
 
 _CODE_BLOCK = re.compile(
@@ -100,7 +104,7 @@ def render_math(page_html: str) -> str:
     )
 
 
-def show_skips(markdown: str, name: str = "<page>") -> str:
+def show_skips(markdown: str, name: str = "<page>", language: str = ENGLISH) -> str:
     """Make each skip directive visible to readers as a note with its reason.
 
     ``<!-- skip: next "reason" -->`` becomes "Not checked"; a skip for one device,
@@ -120,7 +124,11 @@ def show_skips(markdown: str, name: str = "<page>") -> str:
             pieces += [markdown[last:start]]
             last = end
             continue
-        title = skip_note_title(directive.device)
+        title = (
+            say("not checked", language)
+            if directive.device is None
+            else say("not checked on", language, device=DEVICE_NAMES[directive.device])
+        )
         pieces += [
             markdown[last:start],
             f'{indent}!!! note "{title}"\n{indent}    {directive.reason}\n',
@@ -200,6 +208,8 @@ def page_documents(page: Path, markdown: str) -> list[str]:
     verified by the modules it renders.
     """
     documents = [str(page.relative_to(ROOT))]
+    # A translation holds its English page's examples: it counts if that page has any.
+    counted_as = {documents[0]: str(english_page(page).relative_to(ROOT))}
     for line in markdown.splitlines():
         if include := SNIPPET_INCLUDE.match(line):
             documents.append(f"snippets/{include.group('path')}")
@@ -207,52 +217,63 @@ def page_documents(page: Path, markdown: str) -> list[str]:
         for module in _modules_rendered(pydoc.locate(match.group("object"))):
             if module.__file__:
                 documents.append(str(Path(module.__file__).resolve().relative_to(ROOT)))
-    return [d for d in dict.fromkeys(documents) if examples_in(ROOT, d, PASSES[0]) > 0]
+    return [
+        d
+        for d in dict.fromkeys(documents)
+        if examples_in(ROOT, counted_as.get(d, d), PASSES[0]) > 0
+    ]
 
 
 #: Said of a page whose examples changed since they were last checked.
-NOT_VERIFIED = (
-    "The examples on this page have changed since they were last run and checked, so "
-    "what they print may differ from what is shown."
-)
+NOT_VERIFIED = say("not verified", ENGLISH)
 
 
-def _runs(devices: list[str], passes: list[dict[str, dict[str, str]]]) -> list[str]:
+def _runs(devices: list[str], passes: list[dict[str, dict[str, str]]], language: str) -> str:
     parts = []
     for device in devices:
         runs = [verified_on[device] for verified_on in passes]
         versions = sorted({run["torch"].split("+")[0] for run in runs})
         parts.append(
-            f"on {DEVICE_NAMES[device]} with torch {', '.join(versions)} "
-            f"on {min(run['date'] for run in runs)}"
+            say(
+                "run",
+                language,
+                device=DEVICE_NAMES[device],
+                versions=", ".join(versions),
+                date=min(run["date"] for run in runs),
+            )
         )
-    return parts
+    return say("runs joined", language).join(parts)
 
 
-def verified_stamp(documents: list[str], record: dict[str, Any]) -> str:
+def verified_stamp(documents: list[str], record: dict[str, Any], language: str = ENGLISH) -> str:
     """One line saying on which devices, with which torch and when, the examples passed.
 
-    ``""`` for a page that shows no examples: there is nothing to vouch for.
+    ``""`` for a page that shows no examples: there is nothing to vouch for. A
+    translation is verified by the record's entry for it, which the test run writes when
+    the translation keeps its English page's examples and that page passed in the run.
     """
     if not documents:
         return ""
     passes = [verified(record, ROOT, document) for document in documents]
     devices = [d for d in PASSES if all(d in verified_on for verified_on in passes)]
     if not devices:
-        return f'<p class="tensorkit-verified">{NOT_VERIFIED}</p>'
+        return f'<p class="tensorkit-verified">{say("not verified", language)}</p>'
     missing = [DEVICE_NAMES[d] for d in PASSES if d not in devices]
-    not_yet = f" Not yet checked on {' or '.join(missing)}." if missing else ""
-    return (
-        '<p class="tensorkit-verified">Every example on this page was run and printed '
-        f"exactly what the page shows: {'; '.join(_runs(devices, passes))}.{not_yet}</p>"
-    )
+    or_ = say("or", language)
+    not_yet = say("not yet", language, devices=or_.join(missing)) if missing else ""
+    runs = _runs(devices, passes, language)
+    key = "verified translation" if is_translation(ROOT / documents[0]) else "verified"
+    stamp = say(key, language, runs=runs, not_yet=not_yet, verified="")
+    return f'<p class="tensorkit-verified">{stamp}</p>'
 
 
 #: Where the start page says how much of the site the record vouches for.
 SUMMARY_MARKER = "<!-- verification summary -->"
 
 
-def verification_summary(record: dict[str, Any], root: Path = ROOT) -> str:
+def verification_summary(
+    record: dict[str, Any], root: Path = ROOT, language: str = ENGLISH
+) -> str:
     """How many of the site's example sources are verified, per device, from the record."""
     sources = sorted(
         str(path.relative_to(root))
@@ -267,29 +288,44 @@ def verification_summary(record: dict[str, Any], root: Path = ROOT) -> str:
     for device in PASSES:
         done = [passes[s][device] for s in counted if device in passes[s]]
         if not done:
-            clauses.append(f"none has yet been run on {DEVICE_NAMES[device]}")
+            clauses.append(say("summary none", language, device=DEVICE_NAMES[device]))
             continue
         versions = sorted({run["torch"].split("+")[0] for run in done})
         clauses.append(
-            f"{len(done)} have been run on {DEVICE_NAMES[device]} with torch "
-            f"{', '.join(versions)} and printed exactly what is shown (last on "
-            f"{max(run['date'] for run in done)})"
+            say(
+                "summary run",
+                language,
+                done=str(len(done)),
+                device=DEVICE_NAMES[device],
+                versions=", ".join(versions),
+                date=max(run["date"] for run in done),
+            )
         )
-    return (
-        f"Of the {len(counted)} files whose examples this site shows (pages, the programs "
-        f"they include and tensorkit's modules), {'; '.join(clauses)}."
-    )
+    joined = say("runs joined", language).join(clauses)
+    return say("summary", language, count=str(len(counted)), clauses=joined)
 
 
-def failure_note(error: ExampleFailed) -> str:
-    """The note a served page shows at its top when one of its examples fails."""
+def failure_note(error: ExampleFailed | TranslationError) -> str:
+    """The note a served page shows at its top when one of its examples fails, or when
+    a translation's examples are not its English page's."""
     body = "\n".join(f"        {line}" for line in str(error).splitlines())
-    return (
-        '!!! failure "An example on this page failed"\n'
-        "    Its figures are left out until it passes: fix it and save, and the page "
-        "rebuilds.\n\n"
-        f"    ```text\n{body}\n    ```\n"
-    )
+    if isinstance(error, TranslationError):
+        title = "This translation's examples are not its English page's"
+        hint = "Its figures are left out until it keeps them line for line: fix it and save."
+    else:
+        title = "An example on this page failed"
+        hint = "Its figures are left out until it passes: fix it and save, and the page rebuilds."
+    return f'!!! failure "{title}"\n    {hint}\n\n    ```text\n{body}\n    ```\n'
+
+
+def behind_note(source: Path, url: str) -> str:
+    """The note a translation shows readers while its English page is newer."""
+    language = language_of(source)
+    # The English page's URL is the translation's without its language folder.
+    english_url = url.removeprefix(f"{language}/")
+    link = posixpath.relpath(english_url or ".", url.strip("/") or ".") + "/"
+    body = say("behind", language, link=link)
+    return f'!!! warning "{say("behind title", language)}"\n    {body}\n'
 
 
 def _under_title(markdown: str, block: str) -> str:
@@ -332,20 +368,27 @@ def prepare_page(
         harness.collect.ExampleFailed: In a build, if a figure's code fails.
     """
     has_figures = FIGURE_FENCE.search(markdown) is not None
-    failure = None
+    language = language_of(source)
+    translation = is_translation(source)
+    # A translation's examples are its English page's, line for line (checked first):
+    # the English page's run draws its figures.
+    runs = english_page(source) if translation else source
+    failure: ExampleFailed | TranslationError | None = None
     drawn: list[tuple[int, list[str]]] = []
     try:
+        if translation:
+            check_translation(source)
         if edited is not None:
-            drawn = edited.check_if_edited(source, has_figures=has_figures)
+            drawn = edited.check_if_edited(runs, has_figures=has_figures)
         elif has_figures:
-            drawn = page_figures(source)
-    except ExampleFailed as error:
+            drawn = page_figures(runs)
+    except (ExampleFailed, TranslationError) as error:
         if edited is None:
             raise
         failure = error
         _LOG.error("%s", error)
     markdown = page_header(markdown, source, url, drawn if has_figures else None, edited)
-    markdown, captions = mark_figures(show_skips(markdown, str(source)))
+    markdown, captions = mark_figures(show_skips(markdown, str(source), language))
     if failure is not None:
         return PreparedPage(_under_title(markdown, failure_note(failure)))
     if len(drawn) != len(captions):
@@ -369,7 +412,10 @@ def page_header(
     watches ``docs/`` and serves them on its next rebuild.
     """
     record = load(ROOT / "verification.json")
-    header = [verified_stamp(page_documents(source, markdown), record)]
+    language = language_of(source)
+    header = [verified_stamp(page_documents(source, markdown), record, language)]
+    if is_translation(source) and is_behind(source):
+        header.insert(0, behind_note(source, url))
     if edited is not None and has_examples(cells := page_cells(source)):
         figures = None if drawn is None else [svgs for _, svgs in drawn]
         for path, text in page_downloads(source, cells, figures).items():
@@ -379,7 +425,8 @@ def page_header(
     if script_path(source).is_file():
         header.append(download_links(source, url))
     if SUMMARY_MARKER in markdown:  # one page says it; counting every source takes seconds
-        markdown = markdown.replace(SUMMARY_MARKER, verification_summary(record))
+        summary = verification_summary(record, language=language)
+        markdown = markdown.replace(SUMMARY_MARKER, summary)
     return _under_title(markdown, "\n\n".join(line for line in header if line))
 
 

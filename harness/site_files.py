@@ -25,6 +25,8 @@ from harness.collect import PAGE_EXTENSIONS, ROOT
 from harness.downloads import Cell, has_examples, notebook_json, page_cells, page_script
 from harness.fences import FIGURE_FENCE
 from harness.page_runs import page_figures
+from harness.site_language import language_of, say
+from harness.translations import LANGUAGE, english_page, is_translation
 from harness.wheel import DOWNLOADS, build_wheel
 
 
@@ -33,7 +35,11 @@ def downloads_folder(root: Path = ROOT) -> Path:
 
 
 def download_stem(page: Path, root: Path = ROOT) -> str:
-    """Where a page's downloads live, under ``downloads/``: its path without suffix."""
+    """Where a page's downloads live, under ``downloads/``: its path without suffix; a
+    translation's under the language's folder (``zh/tensors/creation``), since
+    mkdocs-static-i18n would take a ``creation.zh.py`` for the Chinese edition's own."""
+    if is_translation(page):
+        return f"{LANGUAGE}/{download_stem(english_page(page), root)}"
     return page.relative_to(root / "docs").with_suffix("").as_posix()
 
 
@@ -76,7 +82,8 @@ def page_figure_svgs(page: Path) -> list[list[str]] | None:
     """The SVGs of each figure fence of the page (drawn, or from the figure cache)."""
     if FIGURE_FENCE.search(page.read_text(encoding="utf-8")) is None:
         return None
-    return [svgs for _, svgs in page_figures(page)]
+    # A translation's examples are its English page's: that page's run draws them.
+    return [svgs for _, svgs in page_figures(english_page(page) if is_translation(page) else page)]
 
 
 def write_site_files(root: Path = ROOT) -> list[Path]:
@@ -115,7 +122,7 @@ def download_links(page: Path, url: str, root: Path = ROOT) -> str:
     target = posixpath.relpath(f"{DOWNLOADS}/{stem}", url.strip("/") or ".")
     name = Path(stem).name
     return (
-        f'<p class="tensorkit-downloads">Download the examples: '
+        f'<p class="tensorkit-downloads">{say("downloads", language_of(page))}'
         f'<a href="{target}.py" download>{name}.py</a> · '
         f'<a href="{target}.ipynb" download>{name}.ipynb</a></p>'
     )

@@ -10,6 +10,11 @@ A document is recorded as verified in a pass only when every one of its examples
 that run and none failed: a run that selected some of its examples (``-k``, a node id)
 does not count for it. A pass whose examples were all skipped (the cuda pass without a
 GPU) leaves the record as it was; a failure removes the document's entry for that pass.
+
+A translation (``docs/<page>.zh.md``) is not run: it is recorded as verified in a pass
+when its check that it keeps the English page's examples passed
+(:mod:`harness.translation_items`) and the English page was verified in that pass, both
+in the same run. A failed check removes its entry.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import pytest
 import torch
 
 from harness.collect import PASSES, sybils
+from harness.translation_items import ITEM_PREFIX
 
 
 def content_hash(path: Path) -> str:
@@ -81,6 +87,8 @@ class VerificationRecorder:
         self.record = record
         #: Per document and pass, each example's item and how it ended.
         self.outcomes: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        #: Per translation, its English page and whether its check passed.
+        self.translations: dict[str, tuple[str, bool]] = {}
 
     @staticmethod
     def _key(nodeid: str) -> tuple[str, str] | None:
@@ -92,6 +100,14 @@ class VerificationRecorder:
         return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        path, _, name = report.nodeid.partition("::")
+        if name.startswith(ITEM_PREFIX):
+            english = name.removeprefix(ITEM_PREFIX)
+            if report.failed:
+                self.translations[path] = (english, False)
+            elif report.when == "call":
+                self.translations.setdefault(path, (english, True))
+            return
         key = self._key(report.nodeid)
         if key is None:
             return
@@ -112,7 +128,7 @@ class VerificationRecorder:
         }
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.outcomes:
+        if not self.outcomes and not self.translations:
             return
         before = json.dumps(load(self.record), indent=2) + "\n"
         after = json.dumps(self.updated_record(), indent=2) + "\n"
@@ -144,6 +160,27 @@ class VerificationRecorder:
                 documents[relative] = entry
             else:
                 documents.pop(relative, None)
+        verified_now = {
+            (relative, device)
+            for (relative, device), by_item in self.outcomes.items()
+            if "passed" in by_item.values()
+            and "failed" not in by_item.values()
+            and len(by_item) >= examples_in(self.root, relative, device)
+        }
+        for translation, (english, kept) in sorted(self.translations.items()):
+            if not kept:
+                documents.pop(translation, None)
+                continue
+            passes = [d for d in PASSES if (english, d) in verified_now]
+            if not passes:
+                continue  # the English page did not pass in this run: nothing to add
+            digest = content_hash(self.root / translation)
+            entry = documents.get(translation, {})
+            if entry.get("sha256") != digest:
+                entry = {"sha256": digest, "translates": english}
+            for device in passes:
+                entry[device] = dict(documents[english][device])
+            documents[translation] = entry
         # A document that no longer exists has no examples to vouch for.
         documents = {
             name: entry for name, entry in documents.items() if (self.root / name).is_file()

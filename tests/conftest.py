@@ -36,9 +36,9 @@ def zensical_site(site: Path) -> Path:
     # Zensical builds only inside its project: the folder of its config.
     out = ROOT / "build" / "zensical-site"
     # Zensical has no --site-dir: a config of its own, in the checkout so that every
-    # relative path resolves as in mkdocs.yml, inherits everything else.
+    # relative path resolves as in zensical.yml, inherits everything else.
     config = ROOT / ".zensical-test.yml"
-    config.write_text("INHERIT: mkdocs.yml\nsite_dir: build/zensical-site\n")
+    config.write_text("INHERIT: zensical.yml\nsite_dir: build/zensical-site\n")
     result = subprocess.run(
         [sys.executable, "-m", "zensical", "build", "--strict", "--clean", "-f", str(config)],
         cwd=ROOT,

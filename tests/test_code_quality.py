@@ -17,6 +17,7 @@ import pytest
 from harness.collect import ROOT, pages
 from harness.evaluators import Parsed
 from harness.fences import runnable_code
+from harness.translations import is_translation
 
 BIN = Path(sys.executable).parent
 #: Longest line of code a page shows without a scroll bar, prompt included.
@@ -68,7 +69,9 @@ def page_program(page: Path) -> tuple[str, list[int]]:
     return "\n".join(code) + "\n", origin
 
 
-PAGES = sorted((ROOT / "docs").rglob("*.md"))
+#: English pages: a translation's code is its English page's, line for line, comments
+#: aside (its item ``docs/<page>.zh.md::same examples as docs/<page>.md`` checks it).
+PAGES = sorted(page for page in (ROOT / "docs").rglob("*.md") if not is_translation(page))
 #: API pages hold no fences: their examples are docstrings, linted with tensorkit.
 PAGES_WITH_CODE = [page for page in PAGES if page_program(page)[0].strip()]
 

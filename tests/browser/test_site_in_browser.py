@@ -246,6 +246,29 @@ def test_search_for_jacobian_finds_the_autograd_pages(
     assert any("autograd/" in link for link in links), links
 
 
+@pytest.mark.parametrize(
+    ("term", "page_url"),
+    [("雅可比矩阵", "zh/autograd/jacobian/"), ("广播", "zh/tensors/arithmetic/")],
+)
+def test_search_in_the_chinese_edition_finds_a_chinese_term(
+    site: Path, browser: Browser, term: str, page_url: str
+) -> None:
+    # Only MkDocs builds the Chinese edition (zensical.yml); jieba cut its words apart.
+    opens, field, results = SEARCH_UI["mkdocs"]
+    with serving(site) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/zh/", wait_until="networkidle")
+        page.click(opens)
+        page.locator(field).press_sequentially(term, delay=30)
+        # Typed Chinese arrives as text input with no key event, which starts a search.
+        page.locator(field).press("End")
+        page.locator(results).first.wait_for(timeout=15_000)
+        found = page.locator(results)
+        links = [found.nth(i).get_attribute("href") or "" for i in range(found.count())]
+        page.close()
+    assert any(page_url in link for link in links), links
+
+
 def test_light_dark_toggle_switches_the_scheme(base_url: str, browser: Browser) -> None:
     page = browser.new_page(color_scheme="light")
     page.goto(base_url + "/", wait_until="networkidle")

@@ -32,12 +32,17 @@ from harness.collect import ROOT, pages
 from harness.evaluators import Parsed
 from harness.fences import has_prompt, is_python_info
 from harness.rendered import looks_like_python, python_fences_in_comments
+from harness.translations import is_translation
 
 
 def page_files(docs: Path) -> list[Path]:
-    """Every file under ``docs`` that mkdocs builds as a page, whatever its extension."""
+    """Every file under ``docs`` that mkdocs builds as an English page, whatever its
+    extension. A translation's fences are its English page's, line for line, which its
+    own item checks (``docs/<page>.zh.md::same examples as docs/<page>.md``)."""
     return sorted(
-        path for path in docs.rglob("*") if path.is_file() and path.suffix in markdown_extensions
+        path
+        for path in docs.rglob("*")
+        if path.is_file() and path.suffix in markdown_extensions and not is_translation(path)
     )
 
 

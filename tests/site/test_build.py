@@ -14,6 +14,7 @@ from harness.downloads import page_script
 from harness.evaluators import Parsed
 from harness.fences import runnable_code
 from harness.page_features import add_copy_text, show_blank_lines, show_skips
+from harness.translations import LANGUAGE, english_page, is_translation
 
 pytestmark = pytest.mark.site
 
@@ -35,6 +36,8 @@ def is_remote(url: str) -> bool:
 
 
 def built_page(site: Path, page: Path) -> Path:
+    if is_translation(page):  # built under zh/, where its English page is in the site
+        return site / LANGUAGE / built_page(site, english_page(page)).relative_to(site)
     relative = page.relative_to(ROOT / "docs").with_suffix("")
     if relative.name == "index":
         return site / relative.parent / "index.html"

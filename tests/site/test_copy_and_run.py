@@ -36,12 +36,19 @@ import pytest
 from harness.collect import ROOT
 from harness.downloads import expected_output, has_examples, page_cells
 from harness.site_files import download_stem
+from harness.translations import is_translation
 from harness.wheel import DOWNLOADS
 from tests.site.fresh_process import HEAVY_PACKAGES, Outcome, _preload_of, run_scripts
 
 pytestmark = pytest.mark.site
 
-PAGES = [page for page in sorted((ROOT / "docs").rglob("*.md")) if has_examples(page_cells(page))]
+#: English pages with examples. A translation's downloads hold its English page's code,
+#: which tests/site/test_translations.py compares with these, line for line.
+PAGES = [
+    page
+    for page in sorted((ROOT / "docs").rglob("*.md"))
+    if not is_translation(page) and has_examples(page_cells(page))
+]
 MODES = ("fork", "fresh", "compare")
 #: Forking needs Linux (fork, memfd_create); elsewhere each page gets a new interpreter.
 MODE = os.environ.get("COPY_AND_RUN", "fork" if sys.platform == "linux" else "fresh")
