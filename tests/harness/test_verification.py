@@ -13,6 +13,7 @@ import pytest
 
 from harness.collect import ROOT
 from harness.page_features import verified_stamp
+from harness.translations import blob_id
 from harness.verification import content_hash, verified
 from tests.harness.projects import harness_project
 
@@ -33,12 +34,23 @@ def run_pytest(project: Path, *options: str) -> None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    english = {
+        "docs/good.md": "```pycon\n>>> 1 + 1\n2\n```\n",
+        "docs/bad.md": "```pycon\n>>> 1 + 1\n3\n```\n",
+        "docs/two.md": "```pycon\n>>> 1\n1\n```\n\n```pycon\n>>> 2\n2\n```\n",
+    }
+    # Translations: of a passing page; of a failing one; and one whose output differs.
+    translated = {
+        "docs/good.zh.md": ("docs/good.md", "一加一：\n\n```pycon\n>>> 1 + 1\n2\n```\n"),
+        "docs/bad.zh.md": ("docs/bad.md", english["docs/bad.md"]),
+        "docs/two.zh.md": ("docs/two.md", english["docs/two.md"].replace("\n2\n```", "\n3\n```")),
+    }
     project = harness_project(
         tmp_path_factory.mktemp("record"),
-        {
-            "docs/good.md": "```pycon\n>>> 1 + 1\n2\n```\n",
-            "docs/bad.md": "```pycon\n>>> 1 + 1\n3\n```\n",
-            "docs/two.md": "```pycon\n>>> 1\n1\n```\n\n```pycon\n>>> 2\n2\n```\n",
+        english
+        | {
+            name: f"---\ntranslates: {blob_id(english[page].encode())}\n---\n\n{text}"
+            for name, (page, text) in translated.items()
         },
     )
     record = project / "verification.json"
@@ -55,11 +67,23 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
 
 def test_the_run_records_passing_documents_only(runs: Runs) -> None:
     # docs/gone.md, in the record before the run but deleted, is dropped with bad.md.
-    assert set(runs.record["documents"]) == {"docs/good.md", "docs/two.md"}
+    assert set(runs.record["documents"]) == {"docs/good.md", "docs/two.md", "docs/good.zh.md"}
     entry = runs.record["documents"]["docs/good.md"]
     assert entry["sha256"] == content_hash(runs.project / "docs" / "good.md")
     assert entry["cpu"]["torch"].startswith("2.13.0")
     assert "cuda" not in entry  # skipped without a GPU: nothing is claimed
+
+
+def test_a_translation_is_recorded_only_with_its_examples_kept_and_its_english_page_passing(
+    runs: Runs,
+) -> None:
+    documents = runs.record["documents"]
+    translation = documents["docs/good.zh.md"]
+    assert translation["translates"] == "docs/good.md"
+    assert translation["cpu"] == documents["docs/good.md"]["cpu"]
+    assert translation["sha256"] == content_hash(runs.project / "docs" / "good.zh.md")
+    # bad.zh.md keeps the examples of a page that failed; two.zh.md changed an output.
+    assert "docs/bad.zh.md" not in documents and "docs/two.zh.md" not in documents
 
 
 def test_an_edited_page_is_no_longer_verified(runs: Runs, tmp_path: Path) -> None:

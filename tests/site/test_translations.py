@@ -19,7 +19,13 @@ import pytest
 
 from harness import translations
 from harness.collect import ROOT
-from harness.page_features import behind_note, page_documents, page_header, verified_stamp
+from harness.page_features import (
+    behind_note,
+    page_documents,
+    page_header,
+    prepare_page,
+    verified_stamp,
+)
 from harness.rendered import code_blocks
 from harness.site_files import script_path
 from harness.site_language import CHINESE, say
@@ -151,6 +157,13 @@ def test_a_missing_example_and_a_changed_anchor_fail(tmp_path: Path) -> None:
     )
     translation = _pair(tmp_path, TRANSLATED.replace("{ #a-figure }", ""))
     assert "#a-figure" in str(first_difference(english_page(translation), translation, tmp_path))
+
+
+def test_a_site_build_stops_at_a_translation_whose_examples_differ(tmp_path: Path) -> None:
+    translation = _pair(tmp_path, TRANSLATED.replace("tensor(3)", "tensor(4)"))
+    markdown = translation.read_text(encoding="utf-8")
+    with pytest.raises(TranslationError, match=r"page\.zh\.md:12 differs from .*page\.md:8"):
+        prepare_page(markdown, translation, "zh/page/", None)
 
 
 def test_a_translation_with_no_recorded_source_fails(tmp_path: Path) -> None:
