@@ -49,7 +49,7 @@ from harness.site_language import ENGLISH, language_of, say
 from harness.skips import DEVICE_NAMES, directives, module_missing
 from harness.translations import (
     TranslationError,
-    english_page,
+    examples_source,
     is_behind,
     is_translation,
 )
@@ -209,7 +209,7 @@ def page_documents(page: Path, markdown: str) -> list[str]:
     """
     documents = [str(page.relative_to(ROOT))]
     # A translation holds its English page's examples: it counts if that page has any.
-    counted_as = {documents[0]: str(english_page(page).relative_to(ROOT))}
+    counted_as = {documents[0]: str(examples_source(page).relative_to(ROOT))}
     for line in markdown.splitlines():
         if include := SNIPPET_INCLUDE.match(line):
             documents.append(f"snippets/{include.group('path')}")
@@ -263,7 +263,7 @@ def verified_stamp(documents: list[str], record: dict[str, Any], language: str =
     not_yet = say("not yet", language, devices=or_.join(missing)) if missing else ""
     runs = _runs(devices, passes, language)
     key = "verified translation" if is_translation(ROOT / documents[0]) else "verified"
-    stamp = say(key, language, runs=runs, not_yet=not_yet, verified="")
+    stamp = say(key, language, runs=runs, not_yet=not_yet)
     return f'<p class="tensorkit-verified">{stamp}</p>'
 
 
@@ -370,9 +370,8 @@ def prepare_page(
     has_figures = FIGURE_FENCE.search(markdown) is not None
     language = language_of(source)
     translation = is_translation(source)
-    # A translation's examples are its English page's, line for line (checked first):
-    # the English page's run draws its figures.
-    runs = english_page(source) if translation else source
+    # A translation's examples are its English page's, line for line (checked first).
+    runs = examples_source(source)
     failure: ExampleFailed | TranslationError | None = None
     drawn: list[tuple[int, list[str]]] = []
     try:

@@ -26,7 +26,7 @@ from harness.downloads import Cell, has_examples, notebook_json, page_cells, pag
 from harness.fences import FIGURE_FENCE
 from harness.page_runs import page_figures
 from harness.site_language import language_of, say
-from harness.translations import LANGUAGE, english_page, is_translation
+from harness.translations import LANGUAGE, english_page, examples_source, is_translation
 from harness.wheel import DOWNLOADS, build_wheel
 
 
@@ -82,8 +82,7 @@ def page_figure_svgs(page: Path) -> list[list[str]] | None:
     """The SVGs of each figure fence of the page (drawn, or from the figure cache)."""
     if FIGURE_FENCE.search(page.read_text(encoding="utf-8")) is None:
         return None
-    # A translation's examples are its English page's: that page's run draws them.
-    return [svgs for _, svgs in page_figures(english_page(page) if is_translation(page) else page)]
+    return [svgs for _, svgs in page_figures(examples_source(page))]
 
 
 def write_site_files(root: Path = ROOT) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.skips import SKIP_NOTE
 from harness.translations import LANGUAGE, is_translation
 
 ENGLISH = "en"
@@ -17,8 +18,8 @@ TEXT: dict[str, dict[str, str]] = {
         "shows: {runs}.{not_yet}",
         CHINESE: "本页的每个示例都运行过，打印的内容与页面所示完全一致：{runs}。{not_yet}",
     },
+    # Only translations say it, and no translation is in English.
     "verified translation": {
-        ENGLISH: "{verified}",
         CHINESE: "本页的示例与英文页面的逐行相同（只有 Python 注释经过翻译），"
         "它们在本次检查中运行过，打印的内容与页面所示完全一致：{runs}。{not_yet}",
     },
@@ -35,8 +36,8 @@ TEXT: dict[str, dict[str, str]] = {
         CHINESE: "本页的示例在上次运行检查之后有改动，它们打印的内容可能与页面所示不同。",
     },
     "downloads": {ENGLISH: "Download the examples: ", CHINESE: "下载示例："},
-    "not checked": {ENGLISH: "Not checked", CHINESE: "未检查"},
-    "not checked on": {ENGLISH: "Not checked on {device}", CHINESE: "未在 {device} 上检查"},
+    "not checked": {ENGLISH: SKIP_NOTE, CHINESE: "未检查"},
+    "not checked on": {ENGLISH: f"{SKIP_NOTE} on {{device}}", CHINESE: "未在 {device} 上检查"},
     "behind title": {ENGLISH: "", CHINESE: "英文原文已更新"},
     "behind": {
         ENGLISH: "",

@@ -27,6 +27,7 @@ from markdown.preprocessors import Preprocessor  # type: ignore[import-untyped]
 
 from harness.page_features import finish_html, prepare_page
 from harness.page_runs import EditedPages
+from harness.translations import split_front_matter
 
 
 class BuiltPage(NamedTuple):
@@ -70,14 +71,6 @@ def edited_pages() -> EditedPages | None:
     return _EDITED
 
 
-def _front_matter_free(text: str) -> str:
-    if text.startswith("---\n"):
-        end = text.find("\n---\n", 4)
-        if end != -1:
-            return text[end + 5 :]
-    return text
-
-
 class _PageProcessor(Preprocessor):  # type: ignore[misc]
     def __init__(self, md: Markdown, html: _HtmlProcessor) -> None:
         super().__init__(md)
@@ -90,7 +83,7 @@ class _PageProcessor(Preprocessor):  # type: ignore[misc]
         # the page's own text is the page.
         if page is None or not page.source.is_file():
             return lines
-        written = _front_matter_free(page.source.read_text(encoding="utf-8"))
+        _, written = split_front_matter(page.source.read_text(encoding="utf-8"))
         if written.strip() != markdown.strip():
             return lines
         prepared = prepare_page(markdown, page.source, page.url, edited_pages())

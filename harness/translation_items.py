@@ -46,9 +46,6 @@ class TranslationFile(pytest.File):
 
 def collect_translation(file_path: Path, parent: pytest.Collector) -> TranslationFile | None:
     """A ``pytest_collect_file`` hook: a translation under ``docs/`` is a file to check."""
-    docs = ROOT / "docs"
-    downloads = docs / "downloads"
-    if is_translation(file_path) and docs in file_path.parents:
-        if downloads not in file_path.parents:
-            return TranslationFile.from_parent(parent, path=file_path)
+    if is_translation(file_path) and ROOT / "docs" in file_path.parents:
+        return TranslationFile.from_parent(parent, path=file_path)
     return None

@@ -25,6 +25,7 @@ mkdocs-static-i18n's suffix structure has it: ``docs/tensors/creation.zh.md`` tr
 from __future__ import annotations
 
 import argparse
+import bisect
 import difflib
 import hashlib
 import io
@@ -38,7 +39,9 @@ from pathlib import Path
 import markdown  # type: ignore[import-untyped]  # ships no type hints
 
 from harness.fences import (
+    CODE_LANGUAGES,
     FIGURE_ATTRIBUTE,
+    SESSION_LANGUAGES,
     SNIPPET_INCLUDE,
     fence_language,
     fence_spans,
@@ -77,6 +80,12 @@ def translation_of(page: Path) -> Path:
     return page.with_name(f"{page.stem}{_SUFFIX}{page.suffix}")
 
 
+def examples_source(page: Path) -> Path:
+    """The page whose examples ``page`` shows, and whose run draws its figures: a
+    translation's English page (it keeps them line for line), or the page itself."""
+    return english_page(page) if is_translation(page) else page
+
+
 def translations(root: Path = ROOT) -> list[Path]:
     """Every translation under ``docs/``, in path order."""
     return sorted(page for page in (root / "docs").rglob(f"*{_SUFFIX}.md"))
@@ -94,13 +103,13 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def front_matter(text: str) -> str:
-    """A page's YAML front matter, without its ``---`` lines; ``""`` if it has none."""
-    if text.startswith("---\n"):
-        end = text.find("\n---\n", 3)
-        if end != -1:
-            return text[4:end]
-    return ""
+def split_front_matter(text: str) -> tuple[str, str]:
+    """A page's YAML front matter without its ``---`` lines (``""`` if it has none), and
+    the rest of the page."""
+    end = text.find("\n---\n", 3) if text.startswith("---\n") else -1
+    if end == -1:
+        return "", text
+    return text[4:end], text[end + 5 :]
 
 
 def recorded_source(translation: Path, root: Path = ROOT) -> str:
@@ -109,7 +118,8 @@ def recorded_source(translation: Path, root: Path = ROOT) -> str:
     Raises:
         TranslationError: If the front matter records none, or not a blob id.
     """
-    match = _RECORD.search(front_matter(translation.read_text(encoding="utf-8")))
+    matter, _ = split_front_matter(translation.read_text(encoding="utf-8"))
+    match = _RECORD.search(matter)
     where = _shown(translation, root)
     hint = f"run `make translations RECORD={where}` once it translates the English page"
     if match is None:
@@ -134,11 +144,9 @@ def record_source(translation: Path) -> str:
     """Record the English page's current version in the translation's front matter."""
     current = blob_id(english_page(translation).read_bytes())
     text = translation.read_text(encoding="utf-8")
-    end = text.find("\n---\n", 3) if text.startswith("---\n") else -1
-    if end == -1:
-        matter, body = "", f"\n{text}"
-    else:
-        matter, body = text[4:end], text[end + 5 :]
+    matter, body = split_front_matter(text)
+    if body == text:  # no front matter yet: a blank line between it and the page
+        body = f"\n{text}"
     if _RECORD.search(matter):
         matter = _RECORD.sub(f"translates: {current}", matter, count=1)
     else:
@@ -189,9 +197,9 @@ def normalized_code(language: str | None, body: list[str]) -> list[str]:
     """Code lines as the rule compares them: each translatable comment's text blanked in
     Python code (``python``) and in a session's code lines (``pycon``); other languages'
     lines, and every output line, as they are."""
-    if language in {"python", "py", "python3", "py3"}:
+    if language in CODE_LANGUAGES:
         return _blank_comments(body) or body
-    if language == "pycon":
+    if language in SESSION_LANGUAGES:
         prompts = [_PROMPT.match(line) for line in body]
         rows = [(row, match) for row, match in enumerate(prompts) if match]
         blanked = _blank_comments([match.group("code") for _, match in rows])
@@ -222,17 +230,11 @@ def kept_parts(text: str) -> list[Kept]:
     spans = fence_spans(text)
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
-    def line_of(offset: int) -> int:
-        low, high = 0, len(line_starts)
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if line_starts[middle] <= offset else (low, middle)
-        return low + 1
-
     parts = []
     for start, end in spans:
         written = tuple(text[start:end].rstrip("\n").split("\n"))
-        parts.append(Kept(line_of(start), "fence", _normalized_fence(list(written)), written))
+        first = bisect.bisect_right(line_starts, start)  # the fence's line number
+        parts.append(Kept(first, "fence", _normalized_fence(list(written)), written))
     for number, line in enumerate(text.split("\n"), start=1):
         offset = line_starts[number - 1]
         if inside(offset, spans):
@@ -259,7 +261,7 @@ def heading_ids(text: str) -> list[tuple[int, str]]:
     # Converted together, as in the page: a repeated heading gets toc's "_1" suffix.
     converter = markdown.Markdown(extensions=["toc", "attr_list"])
     converter.convert("\n\n".join(line for _, line in headings))
-    ids = [entry for entry in _flatten(converter.toc_tokens)]
+    ids = _flatten(converter.toc_tokens)
     return [(number, anchor) for (number, _), anchor in zip(headings, ids, strict=True)]
 
 

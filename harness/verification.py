@@ -140,6 +140,7 @@ class VerificationRecorder:
         data = load(self.record)
         documents: dict[str, Any] = data.setdefault("documents", {})
         today = datetime.datetime.now(datetime.UTC).date().isoformat()
+        verified_now: set[tuple[str, str]] = set()  # every example ran, and passed or skipped
         for (relative, device), by_item in sorted(self.outcomes.items()):
             results = set(by_item.values())
             if results == {"skipped"}:
@@ -156,17 +157,11 @@ class VerificationRecorder:
                 entry.pop(device, None)
             else:
                 entry[device] = {"date": today, "torch": torch.__version__}
+                verified_now.add((relative, device))
             if any(device in entry for device in PASSES):
                 documents[relative] = entry
             else:
                 documents.pop(relative, None)
-        verified_now = {
-            (relative, device)
-            for (relative, device), by_item in self.outcomes.items()
-            if "passed" in by_item.values()
-            and "failed" not in by_item.values()
-            and len(by_item) >= examples_in(self.root, relative, device)
-        }
         for translation, (english, kept) in sorted(self.translations.items()):
             if not kept:
                 documents.pop(translation, None)

@@ -44,7 +44,7 @@ from harness.translations import (
     translation_of,
 )
 from harness.verification import VerificationRecorder
-from tests.site.test_rendered_examples import built_page
+from tests.site.test_build import built_page
 
 DOCS = ROOT / "docs"
 TRANSLATIONS = translations.translations()
@@ -237,7 +237,7 @@ def test_each_chinese_page_is_built_with_a_switch_to_its_english_page(
     site: Path, translation: Path
 ) -> None:
     english = built_page(site, english_page(translation))
-    chinese = site / LANGUAGE / english.relative_to(site)
+    chinese = built_page(site, translation)
     html = chinese.read_text(encoding="utf-8")
     assert '<html lang="zh"' in html
     # Each page's language switch leads to the other language's page, by a relative link.
@@ -257,7 +257,7 @@ def _switch(page: Path, language: str) -> Path:
 @pytest.mark.parametrize("translation", TRANSLATIONS, ids=_id)
 def test_each_chinese_page_shows_its_english_pages_code(site: Path, translation: Path) -> None:
     english = built_page(site, english_page(translation))
-    chinese = site / LANGUAGE / english.relative_to(site)
+    chinese = built_page(site, translation)
 
     def shown(page: Path) -> list[tuple[str | None, list[str]]]:
         return [
