@@ -131,7 +131,8 @@ def main() -> None:
         config_file=str(ROOT / "mkdocs.yml"),
         build_type="dirty",
         dev_addr=args.dev_addr,
-        hooks=[__file__],
+        # The hooks option replaces mkdocs.yml's list: name its hook again.
+        hooks=[__file__, str(ROOT / "harness" / "search_languages.py")],
     )
 
 

@@ -244,6 +244,8 @@ def test_search_for_jacobian_finds_the_autograd_pages(
     links = [found.nth(i).get_attribute("href") or "" for i in range(found.count())]
     page.close()
     assert any("autograd/" in link for link in links), links
+    # The English edition searches English pages only: Chinese ones use the word too.
+    assert not [link for link in links if "/zh/" in link], links
 
 
 @pytest.mark.parametrize(
@@ -267,6 +269,8 @@ def test_search_in_the_chinese_edition_finds_a_chinese_term(
         links = [found.nth(i).get_attribute("href") or "" for i in range(found.count())]
         page.close()
     assert any(page_url in link for link in links), links
+    # The Chinese edition searches its own pages (harness/search_languages.py).
+    assert all(f"{base}/zh/" in link for link in links), links
 
 
 def test_light_dark_toggle_switches_the_scheme(base_url: str, browser: Browser) -> None:
