@@ -34,6 +34,7 @@ from mkdocs.plugins import event_priority
 from harness.fences import SNIPPET_INCLUDE
 from harness.figure_cache import source_files
 from harness.paths import ROOT
+from harness.search_languages import SEARCH_INDEX
 
 #: What every page is built from, besides its own Markdown: folders, then files.
 EVERY_PAGE_DEPENDS_ON = (("tensorkit", "harness"), ("verification.json", "mkdocs.yml"))
@@ -101,7 +102,7 @@ def merged_index(before: dict[str, Any], rebuilt: dict[str, Any]) -> dict[str, A
 
 def _index_paths(config: Any) -> tuple[Path, Path]:
     site = Path(config["site_dir"])
-    return site / "search" / "search_index.json", site.with_name(site.name + "-search.json")
+    return site / SEARCH_INDEX, site.with_name(site.name + "-search.json")
 
 
 @event_priority(-100)  # after Material's search plugin has written this build's index

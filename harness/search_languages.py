@@ -21,9 +21,12 @@ from typing import Any
 
 from mkdocs.plugins import event_priority
 
+from harness.translations import LANGUAGE
+
 #: The Chinese edition's folder in the built site, as the i18n plugin names it.
-CHINESE = "zh/"
-_INDEX = Path("search") / "search_index.json"
+CHINESE = f"{LANGUAGE}/"
+#: Where Material's search reads an edition's index, below the edition's folder.
+SEARCH_INDEX = Path("search") / "search_index.json"
 #: Material's page configuration: one JSON object in a script element.
 _CONFIG = re.compile(r'(<script id="__config" type="application/json">)(.*?)(</script>)', re.S)
 
@@ -71,14 +74,14 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
 def on_post_build(config: Any) -> None:
     """Split the built index into the English edition's and the Chinese edition's."""
     site = Path(config["site_dir"])
-    merged = site / _INDEX
+    merged = site / SEARCH_INDEX
     if not merged.exists() or not (site / CHINESE).is_dir():
         return
     english, chinese = split_index(json.loads(merged.read_text(encoding="utf-8")))
     if not chinese["docs"]:
         return  # an inner build of one language: the final one splits the merged index
     merged.write_text(json.dumps(english, separators=(",", ":")), encoding="utf-8")
-    (site / CHINESE / _INDEX).parent.mkdir(parents=True, exist_ok=True)
-    (site / CHINESE / _INDEX).write_text(
+    (site / CHINESE / SEARCH_INDEX).parent.mkdir(parents=True, exist_ok=True)
+    (site / CHINESE / SEARCH_INDEX).write_text(
         json.dumps(chinese, separators=(",", ":")), encoding="utf-8"
     )
